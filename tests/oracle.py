@@ -1,0 +1,178 @@
+"""The oracle harness: formulas read from the notes, turned into SymPy, differentiated and evaluated.
+
+A test names the formulas it verifies with ``@pytest.mark.formula("act-sigmoid")`` and gets an independent
+oracle with ``oracle("act-sigmoid")``: the SymPy expression parsed from the note's own LaTeX (the right-hand
+side of ``=`` or ``:=``), its derivatives by ``sympy.diff``, and NumPy functions made by ``lambdify``, each
+computed once per formula and cached.
+
+Where SymPy's LaTeX parser cannot read a formula (matrices, sequences, sums over sets), the test builds the
+SymPy expression by hand and says so; it still reads the note's LaTeX with ``latex(ID)`` and asserts on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy
+from sympy.parsing.latex import parse_latex
+
+import tangle
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def formulas() -> dict[str, tangle.Formula]:
+    """Every formula of the notes by ID, exactly as ``python tangle.py --formulas --json`` lists them."""
+    notes, errors = tangle.read_notes(ROOT)
+    if errors:
+        raise AssertionError("the notes have errors:\n" + "\n".join(map(str, errors)))
+    return {fm.id: fm for note in notes for fm in note.formulas}
+
+
+def latex(formula_id: str) -> str:
+    """The LaTeX of a formula, exactly as it stands in its note."""
+    try:
+        return formulas()[formula_id].latex
+    except KeyError:
+        raise AssertionError(f"no formula with ID {formula_id!r} in the notes") from None
+
+
+def where(formula_id: str) -> str:
+    fm = formulas()[formula_id]
+    return f"{fm.note}:{fm.line} ({formula_id})"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Normalising LaTeX for sympy.parsing.latex
+
+
+_WORD_MACROS = r"\\(?:mathrm|operatorname|text|mathit|mathbf|boldsymbol|textrm)\{([^{}]*)\}"
+
+
+def _top_level_split(tex: str, sep: str) -> list[str]:
+    """Split at ``sep`` where it is not inside braces or parentheses."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\" and i + 1 < len(tex):
+            i += 2
+            continue
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        elif depth == 0 and tex.startswith(sep, i):
+            parts.append(tex[start:i])
+            start = i + len(sep)
+            i += len(sep)
+            continue
+        i += 1
+    parts.append(tex[start:])
+    return parts
+
+
+def normalize(tex: str) -> str:
+    """Rewrite note LaTeX into what the parser reads.
+
+    ``\\left``/``\\right`` dropped; ``\\mathrm{…}``, ``\\text{…}``, ``\\operatorname{…}`` in subscripts become plain
+    names (``r_{\\text{decay}}`` → ``r_{decay}``); spacing commands removed; ``\\cdot`` kept (the parser reads it).
+    Euler's ``e`` and ``\\max`` are fixed after parsing (see ``_fix``).
+    """
+    tex = re.sub(r"\\left|\\right", "", tex)
+    tex = re.sub(r"\\[,;:!]|\\quad|\\qquad|~", " ", tex)
+    tex = re.sub(r"_\{\s*" + _WORD_MACROS + r"\s*\}", lambda m: "_{" + m.group(1).replace("\\_", "") + "}", tex)
+    tex = re.sub(r"_" + _WORD_MACROS, lambda m: "_{" + m.group(1).replace("\\_", "") + "}", tex)
+    tex = tex.replace(r"\times", r"\cdot").replace(r"\varepsilon", r"\epsilon")
+    # a coefficient before a parenthesis, α(…) or β_1(…), is a product, not a function call (σ(z) stays a call)
+    tex = re.sub(r"(\\(?:alpha|beta|gamma|lambda|eta|mu)(?:_\{?\w+\}?)?)\s*\(", r"\1 \\cdot (", tex)
+    return tex.strip().rstrip(".,;")
+
+
+def _fix(expr: sympy.Expr) -> sympy.Expr:
+    """After parsing: ``e`` is Euler's number, ``max``/``min`` are SymPy's Max/Min."""
+    expr = expr.subs(sympy.Symbol("e"), sympy.E)
+    replacements = {}
+    for f in expr.atoms(sympy.Function):
+        name = type(f).__name__
+        if name == "max":
+            replacements[f] = sympy.Max(*f.args)
+        elif name == "min":
+            replacements[f] = sympy.Min(*f.args)
+    return expr.xreplace(replacements) if replacements else expr
+
+
+def parse(tex: str, what: str = "formula") -> sympy.Expr:
+    """Parse one LaTeX expression (no ``=``) into SymPy, ``cases`` into ``Piecewise``."""
+    tex = normalize(tex)
+    cases = re.fullmatch(r"\s*\\begin\{cases\}(.*)\\end\{cases\}\s*", tex, flags=re.S)
+    if cases:
+        pieces = []
+        for row in re.split(r"\\\\", cases.group(1)):
+            if not row.strip():
+                continue
+            value, _, cond = row.partition("&")
+            cond = re.sub(r"^\s*(\\text\{[^}]*\}|if)\s*", "", cond.strip())
+            pieces.append((parse(value.strip().rstrip(","), what), parse(cond, what) if cond else True))
+        return sympy.Piecewise(*pieces, (sympy.nan, True))
+    try:
+        return _fix(parse_latex(tex))
+    except Exception as exc:  # the parser raises several types
+        raise AssertionError(f"SymPy cannot parse {what}: {tex!r}: {type(exc).__name__}: {exc}") from None
+
+
+def _name(sym: sympy.Symbol) -> str:
+    """``V_{dW}`` → ``V_dW``, ``beta_{1}`` → ``beta_1``: the names tests use."""
+    return re.sub(r"[{}\s]", "", sym.name)
+
+
+@dataclass
+class Oracle:
+    """A formula of the notes as SymPy: ``expr`` is its right-hand side."""
+
+    id: str
+    lhs: str
+    expr: sympy.Expr
+
+    @property
+    def symbols(self) -> dict[str, sympy.Symbol]:
+        return {_name(s): s for s in self.expr.free_symbols}
+
+    def sym(self, name: str) -> sympy.Symbol:
+        try:
+            return self.symbols[name]
+        except KeyError:
+            raise AssertionError(f"{where(self.id)}: no symbol {name!r} in {self.expr} "
+                                 f"(it has {sorted(self.symbols)})") from None
+
+    @functools.cache  # noqa: B019 - oracles live as long as the test session, on purpose
+    def diff(self, name: str) -> sympy.Expr:
+        """The derivative with respect to a symbol, by ``sympy.diff``."""
+        return sympy.diff(self.expr, self.sym(name))
+
+    @functools.cache  # noqa: B019
+    def fn(self, *names: str, derivative: str | None = None):
+        """A NumPy function of the named symbols: the formula, or its derivative with respect to ``derivative``."""
+        expr = self.diff(derivative) if derivative else self.expr
+        missing = set(self.symbols) - set(names)
+        if missing:
+            raise AssertionError(f"{where(self.id)}: symbols {sorted(missing)} are not given to fn({names})")
+        return sympy.lambdify([self.sym(n) if n in self.symbols else sympy.Symbol(n) for n in names], expr,
+                              modules="numpy")
+
+
+@functools.cache
+def oracle(formula_id: str) -> Oracle:
+    """The formula ``formula_id`` parsed from its note: ``lhs = rhs`` or ``lhs := rhs`` gives ``rhs``."""
+    tex = latex(formula_id)
+    for sep in (":=", "="):
+        parts = _top_level_split(tex, sep)
+        if len(parts) == 2:
+            lhs, rhs = parts
+            break
+    else:
+        lhs, rhs = "", tex
+    return Oracle(formula_id, lhs.strip(), parse(rhs, f"formula {where(formula_id)}"))
