@@ -119,6 +119,15 @@ class Output:
     text: str
     origin: list[tuple[str, int] | None]  # per output line: (note, note line) or None for the header
     notes: list[str]
+    header_lines: int = 0
+
+    def block_at(self, line: int) -> tuple[str, int] | None:
+        """The (note, fence line) of the block that produced 1-based output ``line``: its marker's origin."""
+        for k in range(min(line, len(self.origin)) - 1, -1, -1):
+            src = self.origin[k]
+            if src and self.text.split("\n")[k].startswith(MARKER_PREFIX):
+                return src
+        return None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -240,12 +249,15 @@ def scan_formulas(note: Note) -> list[TangleError]:
             else:
                 tex_lines = [rest] if rest.strip() else []
                 end = i + 1
-                while end < len(lines) and not lines[end].strip().endswith("$$"):
+                while end < len(lines) and lines[end].strip() and not in_fence[end] \
+                        and not lines[end].strip().endswith("$$"):
                     tex_lines.append(lines[end].strip())
                     end += 1
-                if end >= len(lines):
-                    err(start + 1, "公式块 $$ 没有闭合")
-                    break
+                if end >= len(lines) or not lines[end].strip() or in_fence[end]:
+                    err(start + 1, "公式块 $$ 没有闭合(公式块内不能有空行)")
+                    pending = None
+                    i = end
+                    continue
                 last = lines[end].strip()[:-2]
                 if last.strip():
                     tex_lines.append(last.strip())
@@ -414,7 +426,7 @@ def build(notes: list[Note], root: Path) -> tuple[dict[str, Output], list[Tangle
         ]
         text = "\n".join(header) + "\n" + body_text
         origin = [None] * len(header) + origin
-        out = Output(target, text, origin, notes_used)
+        out = Output(target, text, origin, notes_used, len(header))
 
         try:
             tree = ast.parse(text, filename=target)
@@ -480,20 +492,18 @@ def hand_edit(text: str) -> bool | None:
     return content_hash(body) != recorded
 
 
-def describe_hand_edit(target: str, text: str, out: Output | None) -> str:
+def describe_hand_edit(target: str, text: str, out: Output) -> str:
     """Which lines of the edited file differ from what the notes produce, and which note block they are in."""
-    old = text.split("\n")
-    new = out.text.split("\n") if out else []
+    skip = out.header_lines  # the header (with its hash) is not what the reader edited
+    old = text.split("\n")[skip:]
+    new = out.text.split("\n")[skip:]
     report = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=new, b=old, autojunk=False).get_opcodes():
+    for tag, i1, _i2, j1, j2 in difflib.SequenceMatcher(a=new, b=old, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        lines = f"{j1 + 1}" if j2 - j1 <= 1 else f"{j1 + 1}-{j2}"
-        block = ""
-        if out:
-            src = next((out.origin[k] for k in range(min(i1, len(out.origin) - 1), -1, -1) if out.origin[k]), None)
-            if src:
-                block = f",属于 {src[0]}:{src[1]} 的代码块"
+        lines = f"{skip + j1 + 1}" if j2 - j1 <= 1 else f"{skip + j1 + 1}-{skip + j2}"
+        src = out.block_at(skip + i1 + 1)
+        block = f",属于 {src[0]}:{src[1]} 的代码块" if src else ""
         report.append(f"    {target}:{lines}: 与笔记生成的内容不同{block}")
     return "\n".join(report[:20]) + ("\n    ..." if len(report) > 20 else "")
 
