@@ -204,7 +204,7 @@ def scan_formulas(note: Note) -> list[TangleError]:
     lines = note.lines
     in_fence = [False] * len(lines)
     fence_at: dict[int, Fence] = {}
-    for f, (a, b) in zip(note.fences, _fence_spans(note)):
+    for f, (a, b) in zip(note.fences, _fence_spans(note), strict=True):
         fence_at[a] = f
         for k in range(a, min(b, len(lines) - 1) + 1):
             in_fence[k] = True

@@ -151,7 +151,7 @@ def test_maxout_equals_hand_built_sympy(data, n, p, m):
     for k in range(n):
         h_k = sympy.Max(*syms[k * p:(k + 1) * p])
         for col in range(m):
-            expected = float(h_k.subs(dict(zip(syms, Z[:, col]))))
+            expected = float(h_k.subs(dict(zip(syms, Z[:, col], strict=True))))
             assert act.maxout(Z, p)[k, col] == expected
 
 
@@ -165,7 +165,7 @@ def test_softmax_equals_hand_built_sympy(data, C, m):
     for i in range(C):
         s_i = sympy.exp(zs[i]) / sum(sympy.exp(zj) for zj in zs)
         for col in range(m):
-            expected = float(s_i.subs(dict(zip(zs, Z[:, col]))).evalf(30))
+            expected = float(s_i.subs(dict(zip(zs, Z[:, col], strict=True))).evalf(30))
             _close(act.softmax(Z)[i, col], expected)
 
 
