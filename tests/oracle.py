@@ -93,8 +93,9 @@ def normalize(tex: str) -> str:
 
 
 def _fix(expr: sympy.Expr) -> sympy.Expr:
-    """After parsing: ``e`` is Euler's number, ``max``/``min`` are SymPy's Max/Min."""
+    """After parsing: ``e`` is Euler's number, ``max``/``min`` are SymPy's Max/Min, decimals are exact (0.1 = 1/10)."""
     expr = expr.subs(sympy.Symbol("e"), sympy.E)
+    expr = expr.xreplace({f: sympy.Rational(str(f)) for f in expr.atoms(sympy.Float)})
     replacements = {}
     for f in expr.atoms(sympy.Function):
         name = type(f).__name__
@@ -129,7 +130,7 @@ def _name(sym: sympy.Symbol) -> str:
     return re.sub(r"[{}\s]", "", sym.name)
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: its methods are cached
 class Oracle:
     """A formula of the notes as SymPy: ``expr`` is its right-hand side."""
 
@@ -176,3 +177,25 @@ def oracle(formula_id: str) -> Oracle:
     else:
         lhs, rhs = "", tex
     return Oracle(formula_id, lhs.strip(), parse(rhs, f"formula {where(formula_id)}"))
+
+
+def pseudo(formula_id: str, words: dict[str, str]) -> sympy.Expr:
+    """The right-hand side of the ``:=`` line of a pseudo-code update rule, as SymPy.
+
+    ``words`` maps the pseudo-code's words to the symbols of the LaTeX formulas, e.g.
+    ``{"learning_rate": "alpha", "dJ(W)/dW": "dW"}``; ``lambda`` may be mapped to ``lambda`` (it is not read as
+    Python's keyword).
+    """
+    text = latex(formula_id)
+    rules = [line for line in text.splitlines() if ":=" in line]
+    if len(rules) != 1:
+        raise AssertionError(f"{where(formula_id)}: expected one ':=' line, found {len(rules)}")
+    rhs = rules[0].split(":=", 1)[1].strip().rstrip(";")
+    for word, symbol in sorted(words.items(), key=lambda kv: -len(kv[0])):
+        rhs = rhs.replace(word, f"__{symbol}__")
+    names = set(re.findall(r"__(\w+?)__", rhs))
+    local = {f"__{n}__": sympy.Symbol(n) for n in names}
+    try:
+        return sympy.sympify(rhs, locals=local)
+    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise AssertionError(f"{where(formula_id)}: cannot read the rule {rules[0]!r}: {exc}") from None

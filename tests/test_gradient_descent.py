@@ -1,0 +1,454 @@
+"""Chapter 2, part 1: gradient descent, weight decay, the computational graph, backprop, vanishing gradients."""
+
+import re
+import sys
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from smln.autodiff import Value
+from smln.deep import deep_linear_backward, deep_linear_forward
+from smln.optim import GradientDescent, l2_grad
+from tests import errata
+from tests.oracle import latex, oracle, parse, pseudo
+from tests.strategies import arrays, float_dtypes, reals, shapes
+
+W, alpha, dW, lam, m = sympy.symbols("W alpha dW lambda m")
+GD_WORDS = {"learning_rate": "alpha", "dJ(W)/dW": "dW", "lambda": "lambda"}
+
+
+def _by_name(expr):
+    """Rename the parsed formula's symbols to plain ones (W, alpha, dW, lambda, m) so formulas compare."""
+    return expr.xreplace({s: sympy.Symbol(re.sub(r"[{}]", "", s.name)) for s in expr.free_symbols})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The update rule
+
+
+@pytest.mark.formula("gd-update")
+@given(data=st.data(), a=reals(1e-4, 10))
+def test_one_step_equals_the_note_rule(data, a):
+    shape = data.draw(shapes(1, 2))
+    P = data.draw(arrays(shape))
+    G = data.draw(arrays(shape))
+    rule = oracle("gd-update").fn("W", "alpha", "dW")
+    params = {"W": P.copy()}
+    GradientDescent(a).step(params, {"W": G})
+    np.testing.assert_allclose(params["W"], rule(P, a, G), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.formula("gd-repeat", "gd-update")
+def test_pseudo_code_says_what_the_formula_says():
+    assert sympy.simplify(pseudo("gd-repeat", GD_WORDS) - _by_name(oracle("gd-update").expr)) == 0
+
+
+@given(data=st.data(), dtype=float_dtypes(), steps=st.integers(1, 5))
+def test_several_steps_in_place_keep_dtype(data, dtype, steps):
+    P = data.draw(arrays(shapes(2, 2), dtype=dtype))
+    params = {"W": P.copy()}
+    W_obj = params["W"]
+    gd = GradientDescent(0.1)
+    expected = P.astype(np.float64)
+    for _ in range(steps):
+        G = data.draw(arrays(st.just(P.shape), dtype=dtype))
+        gd.step(params, {"W": G})
+        expected = expected - 0.1 * G
+    assert params["W"] is W_obj and W_obj.dtype == dtype  # updated in place
+    np.testing.assert_allclose(W_obj, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The worked example J(W) = 0.1 (W - 5)^2
+
+
+@pytest.mark.formula("gd-example-loss", "gd-example-grad")
+def test_example_gradient_is_derivative_of_loss():
+    J = _by_name(oracle("gd-example-loss").expr)
+    assert sympy.simplify(sympy.diff(J, W) - _by_name(oracle("gd-example-grad").expr)) == 0
+    assert sympy.diff(J, W).subs(W, 10) == 1  # the gradient 1 at W = 10
+    assert sympy.solve(sympy.diff(J, W), W) == [5] and J.subs(W, 5) == 0  # the minimum at W = 5
+
+
+@pytest.mark.formula("gd-example-numbers")
+def test_example_session_uses_the_note_formulas():
+    session = latex("gd-example-numbers")
+    J_code = re.search(r"J = lambda W: (.+)", session).group(1)
+    dJ_code = re.search(r"dJ = lambda W: (.+)", session).group(1)
+    W_ = sympy.Symbol("W")
+    assert sympy.simplify(sympy.sympify(J_code, locals={"W": W_}) - _by_name(oracle("gd-example-loss").expr)) == 0
+    assert sympy.simplify(sympy.sympify(dJ_code, locals={"W": W_}) - _by_name(oracle("gd-example-grad").expr)) == 0
+    printed = re.search(r"print\(dJ\(10.0\), J\(5.0\)\)\n(\S+) (\S+)", session)
+    assert (float(printed.group(1)), float(printed.group(2))) == (1.0, 0.0)
+
+
+@pytest.mark.formula("gd-error-recursion")
+@given(a=reals(-5, 25), W0=reals(-100, 100))
+def test_error_recursion_is_one_step_of_gradient_descent(a, W0):
+    J = _by_name(oracle("gd-example-loss").expr)
+    Wt = sympy.Symbol("W_t")
+    one_step = Wt - alpha * sympy.diff(J, W).subs(W, Wt)
+    assert sympy.expand(one_step - 5 - _by_name(oracle("gd-error-recursion").expr).subs(sympy.Symbol("W_t"), Wt)) == 0
+    assume(a > 0)
+    params = {"W": np.array([W0])}
+    GradientDescent(a).step(params, {"W": 0.2 * (params["W"] - 5)})
+    np.testing.assert_allclose(params["W"][0] - 5, (1 - 0.2 * a) * (W0 - 5), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.formula("gd-step-bound")
+def test_step_bound_is_two_over_curvature():
+    tex = latex("gd-step-bound")
+    assert r"\frac{2}{0.2} = 10" in tex  # not parsed (a chained inequality); its numbers are derived here
+    J = _by_name(oracle("gd-example-loss").expr)
+    curvature = sympy.diff(J, W, 2)
+    assert curvature == sympy.Rational(1, 5)
+    a = sympy.Symbol("alpha", positive=True)
+    converging = sympy.solve_univariate_inequality(sympy.Abs(1 - curvature * a) < 1, a, relational=False)
+    assert converging == sympy.Interval.open(0, 2 / curvature) == sympy.Interval.open(0, 10)
+
+
+@pytest.mark.formula("gd-step-bound")
+@given(a=st.floats(0.05, 9.5), W0=reals(-50, 50).filter(lambda v: abs(v - 5) > 1e-3))
+def test_converges_to_five_below_the_bound(a, W0):
+    params = {"W": np.array([W0])}
+    gd = GradientDescent(a)
+    for _ in range(2000):
+        gd.step(params, {"W": 0.2 * (params["W"] - 5)})
+    assert abs(params["W"][0] - 5) < 1e-6
+
+
+@pytest.mark.formula("gd-step-bound")
+@given(a=st.floats(10.2, 30), W0=reals(-50, 50).filter(lambda v: abs(v - 5) > 1e-3))
+def test_diverges_above_the_bound(a, W0):
+    params = {"W": np.array([W0])}
+    gd = GradientDescent(a)
+    errors = []
+    for _ in range(60):
+        gd.step(params, {"W": 0.2 * (params["W"] - 5)})
+        errors.append(abs(params["W"][0] - 5))
+    assert errors[-1] > 10 * abs(W0 - 5) and all(b > e for e, b in zip(errors, errors[1:], strict=False))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# L2 regularisation (weight decay), corrected
+
+
+def _regularised_step():
+    """One gradient-descent step on J + λ/(2m) W², derived by SymPy with J an unknown function of W."""
+    Jf = sympy.Function("J")(W)
+    J_reg = _by_name(oracle("gd-l2-loss").expr).subs(sympy.Symbol("J"), Jf)
+    grad = sympy.diff(J_reg, W).subs(sympy.Derivative(Jf, W), dW)
+    return grad, W - alpha * grad
+
+
+@pytest.mark.formula("gd-l2-loss", "gd-l2-grad")
+def test_l2_gradient_is_derivative_of_regularised_loss():
+    grad, _ = _regularised_step()
+    assert sympy.simplify(grad - _by_name(oracle("gd-l2-grad").expr)) == 0
+
+
+@pytest.mark.formula("gd-weight-decay", "gd-decay-factor", "gd-l2-repeat")
+def test_weight_decay_rules_are_gradient_descent_on_the_regularised_loss():
+    _, step = _regularised_step()
+    for rule in (oracle("gd-weight-decay").expr, oracle("gd-decay-factor").expr, pseudo("gd-l2-repeat", GD_WORDS)):
+        assert sympy.simplify(_by_name(rule) - step) == 0, rule
+
+
+@pytest.mark.formula("gd-l2-grad")
+@given(data=st.data(), lambd=reals(0, 10), m_=st.integers(1, 1000))
+def test_l2_grad_equals_the_note(data, lambd, m_):
+    shape = data.draw(shapes(2, 2))
+    Wv, dWv = data.draw(arrays(shape)), data.draw(arrays(shape))
+    expected = oracle("gd-l2-grad").fn("dW", "lambda", "m", "W")(dWv, lambd, m_, Wv)
+    np.testing.assert_allclose(l2_grad(dWv, Wv, lambd, m_), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.formula("gd-weight-decay")
+@given(data=st.data(), a=reals(1e-3, 1), lambd=reals(0, 10), m_=st.integers(1, 100))
+def test_weight_decay_option_equals_descent_on_regularised_quadratic(data, a, lambd, m_):
+    """J(W) = ½‖W − T‖²: SymPy differentiates J + λ/(2m)‖W‖² element by element; one step must match."""
+    shape = data.draw(shapes(2, 2, max_side=3))
+    W0, T = data.draw(arrays(shape)), data.draw(arrays(shape))
+    w, t = sympy.symbols("w t")
+    loss = (w - t) ** 2 / 2 + sympy.Rational(1, 2) * sympy.nsimplify(lambd) / m_ * w**2
+    grad = sympy.lambdify([w, t], sympy.diff(loss, w), "numpy")
+    params = {"W": W0.copy()}
+    GradientDescent(a, weight_decay=lambd / m_).step(params, {"W": W0 - T})  # dJ/dW without the penalty
+    np.testing.assert_allclose(params["W"], W0 - a * grad(W0, T), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(params["W"], oracle("gd-weight-decay").fn("W", "alpha", "dW", "lambda", "m")(
+        W0, a, W0 - T, lambd, m_), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.formula("gd-weight-decay")
+def test_errata_weight_decay_multiplies_by_alpha():
+    (e4,) = [e for e in errata.remarks() if e.id == "E4"]
+    _, step = _regularised_step()
+    original = _by_name(parse(e4.original_math.split(":=")[1]))
+    corrected = _by_name(oracle("gd-weight-decay").expr)
+    assert sympy.simplify(corrected - step) == 0
+    assert sympy.simplify(original - step) != 0  # the original is not gradient descent on J_reg ...
+    assert sympy.simplify((original - step).subs(alpha, 1)) == 0  # ... except when α = 1
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The computational graph and backprop
+
+a_, b_, c_ = sympy.symbols("a b c")
+
+
+@pytest.mark.formula("cg-objective", "cg-u", "cg-v", "cg-j")
+def test_intermediate_steps_compose_to_the_objective():
+    u = oracle("cg-u").expr
+    v = oracle("cg-v").expr.subs(sympy.Symbol("u"), u)
+    J = oracle("cg-j").expr.subs(sympy.Symbol("v"), v)
+    assert sympy.expand(J - oracle("cg-objective").expr) == 0
+
+
+@pytest.mark.formula("cg-objective")
+@given(a=reals(-100, 100), b=reals(-100, 100), c=reals(-100, 100))
+def test_value_gradients_equal_sympy_diff_of_the_note(a, b, c):
+    J_expr = oracle("cg-objective").expr
+    va, vb, vc = Value(a), Value(b), Value(c)
+    J = 3 * (va + vb * vc)
+    J.backward()
+    point = {a_: a, b_: b, c_: c}
+    assert J.data == pytest.approx(float(J_expr.subs(point)), rel=1e-12, abs=1e-9)
+    for v, s in ((va, a_), (vb, b_), (vc, c_)):
+        assert v.grad == pytest.approx(float(sympy.diff(J_expr, s).subs(point)), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.formula("bp-grad-a", "bp-grad-b", "bp-grad-c")
+@pytest.mark.parametrize("fid, param, path", [
+    ("bp-grad-a", "a", ["J/v", "v/a"]), ("bp-grad-b", "b", ["J/v", "v/u", "u/b"]),
+    ("bp-grad-c", "c", ["J/v", "v/u", "u/c"])])
+def test_chain_rule_numbers(fid, param, path):
+    """Each written product of local derivatives (at a=5, b=3, c=2) is the chain rule, and equals ∂J/∂param."""
+    # LaTeX of partial-derivative products is not read by the parser: the chain is built from the steps here
+    tex = latex(fid)
+    chain, total = [part.strip() for part in tex.split("=")[2:]]
+    u, v = sympy.symbols("u v")
+    steps = {"J": oracle("cg-j").expr, "v": oracle("cg-v").expr, "u": oracle("cg-u").expr}
+    point = {a_: 5, b_: 3, c_: 2, u: 6, v: 11}
+    local = [sympy.diff(steps[top], sympy.Symbol(bottom)).subs(point) for top, bottom in (p.split("/") for p in path)]
+    assert [int(x) for x in chain.split(r"\cdot")] == local
+    assert int(total) == sympy.prod(local) == sympy.diff(oracle("cg-objective").expr, sympy.Symbol(param)).subs(point)
+    for k, step in enumerate(path):
+        top, bottom = step.split("/")
+        assert rf"\frac{{\partial {top}}}{{\partial {bottom}}}" in tex.split("=")[1], (fid, k)
+
+
+# random expression trees: (SymPy expression, builder of the same expression from Value leaves)
+X, Y, Z = sympy.symbols("x y z")
+LEAVES = st.one_of(
+    st.sampled_from([(X, lambda v: v["x"]), (Y, lambda v: v["y"]), (Z, lambda v: v["z"])]),
+    st.floats(-3, 3, allow_nan=False).map(lambda k: (sympy.Float(k), lambda v, k=k: Value(k))),
+)
+
+
+def _combine(children):
+    def unary(op_sym, op_val):
+        return children.map(lambda t: (op_sym(t[0]), lambda v, f=t[1]: op_val(f(v))))
+
+    def binary(op_sym, op_val):
+        return st.tuples(children, children).map(
+            lambda ts: (op_sym(ts[0][0], ts[1][0]), lambda v, f=ts[0][1], g=ts[1][1]: op_val(f(v), g(v))))
+
+    return st.one_of(
+        binary(lambda p, q: p + q, lambda p, q: p + q),
+        binary(lambda p, q: p - q, lambda p, q: p - q),
+        binary(lambda p, q: p * q, lambda p, q: p * q),
+        binary(lambda p, q: p / (q**2 + 1), lambda p, q: p / (q**2 + 1)),
+        unary(lambda p: p**3, lambda p: p**3),
+        unary(lambda p: (p**2 + 1) ** sympy.Rational(1, 2), lambda p: (p**2 + 1) ** 0.5),
+        unary(sympy.exp, Value.exp),
+        unary(lambda p: sympy.log(p**2 + 1), lambda p: (p**2 + 1).log()),
+        unary(sympy.tanh, Value.tanh),
+        unary(lambda p: 1 / (1 + sympy.exp(-p)), Value.sigmoid),
+        unary(lambda p: sympy.Max(0, p), Value.relu),
+    )
+
+
+EXPRESSIONS = st.recursive(LEAVES, _combine, max_leaves=12)
+
+
+@given(tree=EXPRESSIONS, x=reals(-2, 2), y=reals(-2, 2), z=reals(-2, 2))
+def test_random_expression_trees_agree_with_sympy(tree, x, y, z):
+    expr, build = tree
+    point = {X: x, Y: y, Z: z}
+    expected = complex(expr.subs(point).evalf(30))
+    assume(expected.imag == 0 and abs(expected.real) < 1e6)
+    # ReLU has no derivative at its kink: keep away from it
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Max):
+            assume(abs(float(node.args[1].subs(point) if node.args[0] == 0 else node.args[0].subs(point))) > 1e-6)
+    leaves = {"x": Value(x), "y": Value(y), "z": Value(z)}
+    try:
+        out = build(leaves)
+    except OverflowError:
+        assume(False)
+    assert out.data == pytest.approx(expected.real, rel=1e-9, abs=1e-9)
+    out.backward()
+    for name, s in (("x", X), ("y", Y), ("z", Z)):
+        g = float(sympy.diff(expr, s).subs(point).evalf(30))
+        assert leaves[name].grad == pytest.approx(g, rel=1e-7, abs=1e-7), (name, expr)
+
+
+def test_gradients_accumulate_when_a_node_is_used_twice():
+    x = Value(3.0)
+    y = x * x + x  # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad == 7.0
+
+
+def test_ten_thousand_deep_chain_back_propagates():
+    assert sys.getrecursionlimit() < 10_000
+    x = Value(1.0)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001 + 0.0
+    y.backward()
+    assert x.grad == pytest.approx(1.0001**10_000, rel=1e-9)
+
+
+def test_value_rejects_non_numbers():
+    with pytest.raises(TypeError, match="data: 需要实数"):
+        Value("3")
+    with pytest.raises(ValueError, match="log: 需要正数"):
+        Value(-1.0).log()
+    with pytest.raises(TypeError, match="指数 k"):
+        Value(2.0) ** Value(2.0)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Vanishing and exploding gradients
+
+
+@pytest.mark.formula("vg-output")
+@pytest.mark.parametrize("L", [1, 2, 3, 5])
+def test_output_is_the_product_of_all_layers(L):
+    # a product of L matrices is built by hand in SymPy (the parser does not read \cdots)
+    assert r"y = W^{[L]} W^{[L-1]} \cdots W^{[2]} W^{[1]} X" == latex("vg-output")
+    ws = sympy.symbols(f"w1:{L + 1}")
+    x1, x2 = sympy.symbols("x1 x2")
+    y = sympy.Matrix([x1, x2])
+    for wl in ws:
+        y = sympy.diag(wl, wl) * y
+    w = sympy.Symbol("w")
+    y_equal = y.subs({wl: w for wl in ws})
+    power = oracle("vg-power").expr  # w^L X
+    for row, xv in ((0, x1), (1, x2)):
+        assert sympy.simplify(y_equal[row] - power.subs({sympy.Symbol("L"): L, sympy.Symbol("X"): xv})) == 0
+    Yc, _ = deep_linear_forward(np.array([[2.0], [-3.0]]), L, 1.5)
+    np.testing.assert_allclose(Yc[:, 0], [float(y_equal[r].subs({w: 1.5, x1: 2, x2: -3})) for r in (0, 1)])
+
+
+@pytest.mark.formula("vg-power")
+@given(data=st.data(), L=st.integers(1, 60), w=reals(0.1, 1.8))
+def test_forward_is_w_to_the_L(data, L, w):
+    Xv = data.draw(arrays(shapes(2, 2), lo=-10, hi=10))
+    expected = oracle("vg-power").fn("w", "L", "X")(w, L, Xv)
+    Yv, _ = deep_linear_forward(Xv, L, w)
+    np.testing.assert_allclose(Yv, expected, rtol=1e-13 * L + 1e-15, atol=1e-300)
+
+
+@pytest.mark.formula("vg-grad-first-layer")
+@pytest.mark.parametrize("L", [1, 2, 3, 4, 6])
+def test_first_layer_gradient_scales_as_w_to_the_L_minus_1(L):
+    ws = sympy.symbols(f"w1:{L + 1}")
+    x, w = sympy.symbols("x w")
+    y = sympy.prod(ws) * x
+    derived = sympy.diff(y, ws[0]).subs({wl: w for wl in ws})
+    written = oracle("vg-grad-first-layer").expr.subs(sympy.Symbol("L"), L)
+    assert sympy.simplify(derived - written) == 0
+    for wv in (0.5, 1.0, 1.5):
+        Yv, cache = deep_linear_forward(np.array([[0.7]]), L, wv)
+        dX, dW1 = deep_linear_backward(np.ones_like(Yv), cache)
+        assert dW1[0, 0] == pytest.approx(float(written.subs({w: wv, x: 0.7})), rel=1e-12)
+        assert dX[0, 0] == pytest.approx(wv**L, rel=1e-12)
+
+
+@given(data=st.data(), L=st.integers(1, 8), w=reals(0.3, 1.7))
+def test_backward_matches_central_differences(data, L, w):
+    n, m_ = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    Xv = data.draw(arrays(st.just((n, m_)), lo=-2, hi=2))
+    G = data.draw(arrays(st.just((n, m_)), lo=-2, hi=2))
+    Yv, cache = deep_linear_forward(Xv, L, w)
+    dX, dW1 = deep_linear_backward(G, cache)
+    h = 1e-6
+
+    def loss_wrt_W1(W1):  # first layer W1, the others w·I
+        A = W1 @ Xv
+        for _ in range(L - 1):
+            A = w * A
+        return float(np.sum(G * A))
+
+    W1 = w * np.eye(n)
+    num = np.zeros_like(W1)
+    for i in range(n):
+        for j in range(n):
+            E = np.zeros_like(W1)
+            E[i, j] = h
+            num[i, j] = (loss_wrt_W1(W1 + E) - loss_wrt_W1(W1 - E)) / (2 * h)
+    np.testing.assert_allclose(dW1, num, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dX, w**L * G, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.formula("vg-example")
+def test_example_numbers_are_w_to_the_L():
+    rows = re.findall(r"^(\d+) (\S+) (\S+)$", latex("vg-example"), flags=re.M)
+    assert [r[0] for r in rows] == ["10", "50"]
+    power = oracle("vg-power").fn("w", "L", "X")
+    for L, big, small in rows:
+        assert float(big) == pytest.approx(power(1.5, int(L), 1.0), rel=1e-15)
+        assert float(small) == pytest.approx(power(0.5, int(L), 1.0), rel=1e-15)
+
+
+@pytest.mark.formula("vg-output")
+def test_errata_output_multiplies_all_layers():
+    (e5,) = [e for e in errata.remarks() if e.id == "E5"]
+    layers = lambda tex: re.findall(r"W\^\{\[([^\]]+)\]\}", tex)  # noqa: E731
+    assert layers(latex("vg-output"))[0] == "L"  # the output multiplies all L layers
+    assert layers(e5.original_math)[0] != "L"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The optimizer protocol and bad input
+
+
+def test_protocol_errors_name_what_is_wrong():
+    gd = GradientDescent(0.1)
+    with pytest.raises(ValueError, match=r"键不一致:params 有 \['W'\],grads 有 \['b'\]"):
+        gd.step({"W": np.zeros(2)}, {"b": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"grads\['W'\]: 形状应为 \(2, 3\)\(与 params\['W'\] 相同\),实际为 \(3, 2\)"):
+        gd.step({"W": np.zeros((2, 3))}, {"W": np.zeros((3, 2))})
+    with pytest.raises(TypeError, match=r"params\['W'\]: 需要浮点 ndarray"):
+        gd.step({"W": np.zeros(2, dtype=int)}, {"W": np.zeros(2)})
+    with pytest.raises(TypeError, match=r"params\['W'\]: 需要浮点 ndarray"):
+        gd.step({"W": [0.0, 1.0]}, {"W": np.zeros(2)})
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(ValueError, match="alpha: 应 > 0"):
+            GradientDescent(bad)
+    with pytest.raises(ValueError, match="weight_decay: 应 ≥ 0"):
+        GradientDescent(0.1, weight_decay=-1)
+    with pytest.raises(ValueError, match=r"dW: 形状应为 \(2,\)"):
+        l2_grad(np.zeros(3), np.zeros(2), 0.1, 10)
+
+
+def test_a_failed_step_changes_nothing():
+    params = {"W": np.ones(2), "b": np.ones(3)}
+    with pytest.raises(ValueError):
+        GradientDescent(0.1).step(params, {"W": np.ones(2), "b": np.ones(4)})
+    np.testing.assert_array_equal(params["W"], np.ones(2))
+
+
+def test_deep_linear_bad_input():
+    with pytest.raises(ValueError, match="L: 层数应为正整数"):
+        deep_linear_forward(np.ones((2, 1)), 0, 1.5)
+    with pytest.raises(ValueError, match=r"X: 形状应为 \(n_x, m\)"):
+        deep_linear_forward(np.ones(2), 3, 1.5)
+    _, cache = deep_linear_forward(np.ones((2, 3)), 3, 1.5)
+    with pytest.raises(ValueError, match=r"dY: 形状应为 \(2, 3\),实际为 \(3, 2\)"):
+        deep_linear_backward(np.ones((3, 2)), cache)
