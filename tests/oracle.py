@@ -83,6 +83,8 @@ def normalize(tex: str) -> str:
     Euler's ``e`` and ``\\max`` are fixed after parsing (see ``_fix``).
     """
     tex = re.sub(r"\\left|\\right", "", tex)
+    tex = re.sub(r"\^\{\([a-z]\)\}", "", tex)  # Z^{(i)}: the example index of a per-example formula
+    tex = re.sub(r"\\tilde\{(\w)\}", r"\1_{tilde}", tex)  # \tilde{Z} is a name of its own
     tex = re.sub(r"\\[,;:!]|\\quad|\\qquad|~", " ", tex)
     tex = re.sub(r"_\{\s*" + _WORD_MACROS + r"\s*\}", lambda m: "_{" + m.group(1).replace("\\_", "") + "}", tex)
     tex = re.sub(r"_" + _WORD_MACROS, lambda m: "_{" + m.group(1).replace("\\_", "") + "}", tex)
@@ -90,6 +92,27 @@ def normalize(tex: str) -> str:
     # a coefficient before a parenthesis, α(…) or β_1(…), is a product, not a function call (σ(z) stays a call)
     tex = re.sub(r"(\\(?:alpha|beta|gamma|lambda|eta|mu)(?:_\{?\w+\}?)?)\s*\(", r"\1 \\cdot (", tex)
     return tex.strip().rstrip(".,;")
+
+
+_WORD_SUBSCRIPT_RE = re.compile(
+    r"(?P<base>\\[a-zA-Z]+|[A-Za-z])_\{(?P<sub>[A-Za-z][A-Za-z0-9]*)\}(?:\^\{(?P<sup>[A-Za-z]{2,})\})?")
+
+
+def _protect_words(tex: str) -> tuple[str, dict[str, str]]:
+    """``Z_{norm}``, ``V_{dW}^{corrected}``: the parser splits words into products of letters, so each such symbol
+    is parsed under a numbered placeholder subscript and renamed afterwards."""
+    names: dict[str, str] = {}
+
+    def placeholder(m: re.Match) -> str:
+        if len(m.group("sub")) < 2 and not m.group("sup"):
+            return m.group(0)
+        code = str(900 + len(names))
+        base = m.group("base").lstrip("\\")
+        sup = f"^{{{m.group('sup')}}}" if m.group("sup") else ""
+        names[f"{base}_{{{code}}}"] = f"{base}_{{{m.group('sub')}}}{sup}"
+        return f"{m.group('base')}_{{{code}}}"
+
+    return _WORD_SUBSCRIPT_RE.sub(placeholder, tex), names
 
 
 def _fix(expr: sympy.Expr) -> sympy.Expr:
@@ -119,10 +142,12 @@ def parse(tex: str, what: str = "formula") -> sympy.Expr:
             cond = re.sub(r"^\s*(\\text\{[^}]*\}|if)\s*", "", cond.strip())
             pieces.append((parse(value.strip().rstrip(","), what), parse(cond, what) if cond else True))
         return sympy.Piecewise(*pieces, (sympy.nan, True))
+    protected, names = _protect_words(tex)
     try:
-        return _fix(parse_latex(tex))
+        expr = _fix(parse_latex(protected))
     except Exception as exc:  # the parser raises several types
         raise AssertionError(f"SymPy cannot parse {what}: {tex!r}: {type(exc).__name__}: {exc}") from None
+    return expr.xreplace({s: sympy.Symbol(names[s.name]) for s in expr.free_symbols if s.name in names})
 
 
 def _name(sym: sympy.Symbol) -> str:
