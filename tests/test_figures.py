@@ -41,5 +41,6 @@ def test_figure_draws_an_svg(note, fence):
     other = [str(w.message) for w in caught if "missing from font" not in str(w.message)]
     assert not other, f"{note}:{fence.start}: the figure code warned: {other}"
     svg = buf.getvalue().strip()
-    assert svg.startswith("<svg") and svg.endswith("</svg>"), f"{note}:{fence.start} printed no SVG"
+    assert svg.startswith('<figure class="smln-figure"><svg') and svg.endswith("</svg></figure>"), (
+        f"{note}:{fence.start} printed no SVG figure")
     assert svg.count("<path") > 3, f"{note}:{fence.start}: the SVG draws nothing"

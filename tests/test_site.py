@@ -1,0 +1,293 @@
+"""The site: ``mkdocs build --strict``, then every page in a real headless Chromium, served on localhost.
+
+Where no browser is installed these tests say so and skip, except in CI (``CI`` set), where a missing browser is a
+failure. Screenshots go to ``screenshots/`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+import tangle
+from tests.oracle import ROOT
+
+pytestmark = pytest.mark.xdist_group("site")
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+SCREENSHOTS = ROOT / "screenshots"
+
+
+def _missing(why: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{why} (CI must run the browser tests)")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "WARNING" not in done.stderr, done.stderr
+    return out
+
+
+def test_strict_build_has_every_page(site):
+    pages = {p.parent.relative_to(site).as_posix() for p in site.rglob("index.html")}
+    notes = {p.relative_to(ROOT / "notes").with_suffix("").as_posix() for p in (ROOT / "notes").rglob("*.md")}
+    expected = {"." if n == "index" else n.removesuffix("/index") for n in notes} | {"formulas"}
+    assert expected <= pages, expected - pages
+    modules = {p.stem for p in (ROOT / "smln").glob("*.py") if not p.stem.startswith("_")}
+    assert {f"api/{m}" for m in modules} <= pages  # an API page for every public module
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing('playwright is not installed: pip install -e ".[browser]"')
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        _missing("Debian's chromium is not installed: apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A browser context that blocks and counts every request leaving localhost, and records console errors."""
+
+    def __init__(self, browser, **options):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+
+    def _route(self, route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def open(self, url: str):
+        page = self.context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"{url}: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"{url}: {e}"))
+        page.goto(url, wait_until="load")
+        page.wait_for_function("document.querySelectorAll('.arithmatex:not([data-katex])').length === 0",
+                               timeout=15_000)
+        page.wait_for_load_state("networkidle")
+        return page
+
+    def close(self):
+        self.context.close()
+
+
+def _pages(site: Path) -> list[str]:
+    return sorted(p.parent.relative_to(site).as_posix().replace(".", "") for p in site.rglob("index.html")
+                  if "assets" not in p.parts and "search" not in p.parts)
+
+
+def _figures_in(page_path: str) -> int:
+    note = ROOT / "notes" / (f"{page_path}.md" if page_path else "index.md")
+    if not note.exists():
+        return 0
+    return sum(1 for f in tangle.read_note(note, ROOT).fences if 'exec="on"' in f.info)
+
+
+def test_every_page_renders_offline_without_errors(site, server, browser):
+    visit = Visit(browser)
+    report = []
+    try:
+        for path in _pages(site):
+            page = visit.open(f"{server}/{path}/" if path else f"{server}/")
+            counts = page.evaluate("""() => ({
+                math: document.querySelectorAll('.arithmatex').length,
+                rendered: document.querySelectorAll('.arithmatex > .katex, .arithmatex > .katex-display').length,
+                katexErrors: document.querySelectorAll('.katex-error').length,
+                figures: document.querySelectorAll('figure.smln-figure > svg').length,
+                brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length,
+            })""")
+            report.append((path or "/", counts))
+            assert counts["rendered"] == counts["math"], (path, counts)
+            assert counts["katexErrors"] == 0, (path, counts)
+            assert counts["figures"] == _figures_in(path), (path, counts)
+            assert counts["brokenImages"] == 0, (path, counts)
+            page.close()
+        assert not visit.errors, visit.errors
+        assert not visit.outside, f"requests left localhost: {visit.outside}"
+    finally:
+        visit.close()
+    print("\n".join(f"{p}: {c}" for p, c in report))
+    by_path = dict(report)
+    assert by_path["01-activations"]["math"] > 20 and by_path["formulas"]["math"] > 40
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("偏差校正", "02b-optimizers/#adam"),
+    ("梯度消失", "02-gradient-descent/#梯度消失和梯度爆炸"),
+    ("Adam", "02b-optimizers/#adam"),
+    ("RMSprop", "02b-optimizers/#rmsprop"),
+    ("权重衰减", "02-gradient-descent/#l2-正则修正的梯度权重衰减"),
+    ("偏差", "02b-optimizers/#adam"),  # the start of a whole term still finds it
+])
+def test_search_finds_the_section(server, browser, query, expected):
+    visit = Visit(browser)
+    try:
+        page = visit.open(f"{server}/")
+        page.click("label.md-search__icon, .md-search__input")
+        page.keyboard.type(query)  # text as an input method commits it ...
+        page.keyboard.press("End")  # ... and a key event, on which material searches
+        page.wait_for_selector(".md-search-result__item", timeout=15_000)
+        hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.getAttribute('href'))")
+        found = [unquote(urlparse(h).path + ("#" + urlparse(h).fragment if urlparse(h).fragment else "")) for h in hrefs]
+        assert any(f.endswith(expected) for f in found), (query, found)
+        assert not visit.outside
+    finally:
+        visit.close()
+
+
+def test_api_page_shows_adam_with_its_docstring(server, browser):
+    visit = Visit(browser)
+    try:
+        page = visit.open(f"{server}/api/optim/")
+        heading = page.locator('[id="smln.optim.Adam"]')
+        assert heading.count() == 1 and "Adam" in heading.inner_text()
+        body = page.inner_text("article")
+        assert "Adam:动量与 RMSprop 的结合,带偏差校正" in body and "beta2" in body
+        link = page.locator('a[href*="02b-optimizers/#adam-v"]').first  # back to the formula in the note
+        link.click()
+        page.wait_for_url("**/02b-optimizers/#adam-v")
+        assert page.locator('[id="adam-v"]').count() == 1
+    finally:
+        visit.close()
+
+
+def test_formula_test_link_leads_to_existing_tests(server, browser):
+    visit = Visit(browser)
+    try:
+        page = visit.open(f"{server}/02-gradient-descent/")
+        page.click('[id="gd-weight-decay"] .formula-tests')
+        page.wait_for_url("**/formulas/#gd-weight-decay")
+        labels = page.evaluate("""() => {
+            const h = document.getElementById('gd-weight-decay');
+            const out = [];
+            for (let el = h.nextElementSibling; el && el.tagName !== 'H3' && el.tagName !== 'H2'; el = el.nextElementSibling)
+                el.querySelectorAll('summary code').forEach(c => out.push(c.textContent));
+            return out;
+        }""")
+        assert labels, "no tests listed under the formula"
+        for label in labels:
+            file, name = label.split("::")
+            defined = {n.name for n in ast.parse((ROOT / file).read_text(encoding="utf-8")).body
+                       if isinstance(n, ast.FunctionDef)}
+            assert name in defined, label
+        assert "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha" in labels
+    finally:
+        visit.close()
+
+
+def test_screenshots(server, browser):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for scheme in ("light", "dark"):
+        visit = Visit(browser, color_scheme=scheme)
+        try:
+            shots = {"home": "/", "chapter": "/02b-optimizers/", "api": "/api/optim/"} if scheme == "light" else {
+                "chapter": "/02b-optimizers/"}
+            for name, path in shots.items():
+                page = visit.open(server + path)
+                target = SCREENSHOTS / f"{name}-{scheme}.png"
+                page.screenshot(path=str(target), full_page=False)
+                assert target.stat().st_size > 10_000
+                if scheme == "dark":
+                    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
+        finally:
+            visit.close()
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost only
+        return response.read().decode("utf-8")
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_serve_re_tangles_when_a_note_changes(tmp_path):
+    """The live loop, on a copy of the repository: edit a code block in a note, and mkdocs serve re-tangles smln/,
+    rebuilds the API page, and then settles (tangling writes nothing the second time, so it cannot loop)."""
+    import socket
+
+    repo = tmp_path / "repo"
+    for name in ("notes", "smln", "hooks", "tests"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("mkdocs.yml", "tangle.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+                            cwd=repo, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}/api/activations/"
+        _wait_for(lambda: "smln.activations.sigmoid" in _get(url), 120, "the first build")
+        note = repo / "notes/01-activations.md"
+        text = note.read_text(encoding="utf-8")
+        marker = "sigmoid 函数 σ(z) = 1 / (1 + e^(-z)),数值稳定。"
+        assert marker in text
+        note.write_text(text.replace(marker, marker + "(实时更新)"), encoding="utf-8")
+        _wait_for(lambda: "(实时更新)" in _get(url), 120, "the API page to show the edited docstring")
+        assert "(实时更新)" in (repo / "smln/activations.py").read_text(encoding="utf-8")
+        builds = (tmp_path / "serve.log").read_text(encoding="utf-8").count("Documentation built")
+        import time
+
+        time.sleep(6)
+        settled = (tmp_path / "serve.log").read_text(encoding="utf-8").count("Documentation built")
+        assert settled == builds, "mkdocs serve kept rebuilding after the edit"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
