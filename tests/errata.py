@@ -71,6 +71,13 @@ def remarks() -> tuple[Erratum, ...]:
     return tuple(found)
 
 
+def erratum(eid: str) -> Erratum:
+    """The errata remark with this ID (exactly one must exist)."""
+    found = [e for e in remarks() if e.id == eid]
+    assert len(found) == 1, f"{len(found)} errata remarks with ID {eid}"
+    return found[0]
+
+
 def prose(note: str) -> str:
     """A note's text with its errata admonitions removed: what the notes now say."""
     path = ROOT / note

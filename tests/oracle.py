@@ -150,6 +150,11 @@ def parse(tex: str, what: str = "formula") -> sympy.Expr:
     return expr.xreplace({s: sympy.Symbol(names[s.name]) for s in expr.free_symbols if s.name in names})
 
 
+def plain(expr: sympy.Expr) -> sympy.Expr:
+    """Symbols renamed to plain names (``beta_{1}`` → ``beta_1``), so formulas from different cells compare."""
+    return expr.xreplace({s: sympy.Symbol(re.sub(r"[{}]", "", s.name)) for s in expr.free_symbols})
+
+
 def _name(sym: sympy.Symbol) -> str:
     """``V_{dW}`` → ``V_dW``, ``beta_{1}`` → ``beta_1``: the names tests use."""
     return re.sub(r"[{}\s]", "", sym.name)

@@ -246,7 +246,7 @@ def _grad_cell_is_derivative(cell_expr, f_id):
 
 @pytest.mark.formula("act-leaky-relu-grad")
 def test_errata_leaky_relu_grad_condition():
-    (e1,) = [e for e in errata.remarks() if e.id == "E1"]
+    e1 = errata.erratum("E1")
     corrected = _expression("act-leaky-relu-grad")
     original = parse(_cases_from_seed(e1.original_math))
     assert _grad_cell_is_derivative(corrected, "act-leaky-relu")

@@ -13,16 +13,11 @@ from smln.autodiff import Value
 from smln.deep import deep_linear_backward, deep_linear_forward
 from smln.optim import GradientDescent, l2_grad
 from tests import errata
-from tests.oracle import latex, oracle, parse, pseudo
+from tests.oracle import latex, oracle, parse, plain, pseudo
 from tests.strategies import arrays, float_dtypes, reals, shapes
 
 W, alpha, dW, lam, m = sympy.symbols("W alpha dW lambda m")
 GD_WORDS = {"learning_rate": "alpha", "dJ(W)/dW": "dW", "lambda": "lambda"}
-
-
-def _by_name(expr):
-    """Rename the parsed formula's symbols to plain ones (W, alpha, dW, lambda, m) so formulas compare."""
-    return expr.xreplace({s: sympy.Symbol(re.sub(r"[{}]", "", s.name)) for s in expr.free_symbols})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -43,7 +38,7 @@ def test_one_step_equals_the_note_rule(data, a):
 
 @pytest.mark.formula("gd-repeat", "gd-update")
 def test_pseudo_code_says_what_the_formula_says():
-    assert sympy.simplify(pseudo("gd-repeat", GD_WORDS) - _by_name(oracle("gd-update").expr)) == 0
+    assert sympy.simplify(pseudo("gd-repeat", GD_WORDS) - plain(oracle("gd-update").expr)) == 0
 
 
 @given(data=st.data(), dtype=float_dtypes(), steps=st.integers(1, 5))
@@ -67,8 +62,8 @@ def test_several_steps_in_place_keep_dtype(data, dtype, steps):
 
 @pytest.mark.formula("gd-example-loss", "gd-example-grad")
 def test_example_gradient_is_derivative_of_loss():
-    J = _by_name(oracle("gd-example-loss").expr)
-    assert sympy.simplify(sympy.diff(J, W) - _by_name(oracle("gd-example-grad").expr)) == 0
+    J = plain(oracle("gd-example-loss").expr)
+    assert sympy.simplify(sympy.diff(J, W) - plain(oracle("gd-example-grad").expr)) == 0
     assert sympy.diff(J, W).subs(W, 10) == 1  # the gradient 1 at W = 10
     assert sympy.solve(sympy.diff(J, W), W) == [5] and J.subs(W, 5) == 0  # the minimum at W = 5
 
@@ -79,8 +74,8 @@ def test_example_session_uses_the_note_formulas():
     J_code = re.search(r"J = lambda W: (.+)", session).group(1)
     dJ_code = re.search(r"dJ = lambda W: (.+)", session).group(1)
     W_ = sympy.Symbol("W")
-    assert sympy.simplify(sympy.sympify(J_code, locals={"W": W_}) - _by_name(oracle("gd-example-loss").expr)) == 0
-    assert sympy.simplify(sympy.sympify(dJ_code, locals={"W": W_}) - _by_name(oracle("gd-example-grad").expr)) == 0
+    assert sympy.simplify(sympy.sympify(J_code, locals={"W": W_}) - plain(oracle("gd-example-loss").expr)) == 0
+    assert sympy.simplify(sympy.sympify(dJ_code, locals={"W": W_}) - plain(oracle("gd-example-grad").expr)) == 0
     printed = re.search(r"print\(dJ\(10.0\), J\(5.0\)\)\n(\S+) (\S+)", session)
     assert (float(printed.group(1)), float(printed.group(2))) == (1.0, 0.0)
 
@@ -88,10 +83,10 @@ def test_example_session_uses_the_note_formulas():
 @pytest.mark.formula("gd-error-recursion")
 @given(a=reals(-5, 25), W0=reals(-100, 100))
 def test_error_recursion_is_one_step_of_gradient_descent(a, W0):
-    J = _by_name(oracle("gd-example-loss").expr)
+    J = plain(oracle("gd-example-loss").expr)
     Wt = sympy.Symbol("W_t")
     one_step = Wt - alpha * sympy.diff(J, W).subs(W, Wt)
-    assert sympy.expand(one_step - 5 - _by_name(oracle("gd-error-recursion").expr).subs(sympy.Symbol("W_t"), Wt)) == 0
+    assert sympy.expand(one_step - 5 - plain(oracle("gd-error-recursion").expr).subs(sympy.Symbol("W_t"), Wt)) == 0
     assume(a > 0)
     params = {"W": np.array([W0])}
     GradientDescent(a).step(params, {"W": 0.2 * (params["W"] - 5)})
@@ -102,7 +97,7 @@ def test_error_recursion_is_one_step_of_gradient_descent(a, W0):
 def test_step_bound_is_two_over_curvature():
     tex = latex("gd-step-bound")
     assert r"\frac{2}{0.2} = 10" in tex  # not parsed (a chained inequality); its numbers are derived here
-    J = _by_name(oracle("gd-example-loss").expr)
+    J = plain(oracle("gd-example-loss").expr)
     curvature = sympy.diff(J, W, 2)
     assert curvature == sympy.Rational(1, 5)
     a = sympy.Symbol("alpha", positive=True)
@@ -139,7 +134,7 @@ def test_diverges_above_the_bound(a, W0):
 def _regularised_step():
     """One gradient-descent step on J + λ/(2m) W², derived by SymPy with J an unknown function of W."""
     Jf = sympy.Function("J")(W)
-    J_reg = _by_name(oracle("gd-l2-loss").expr).subs(sympy.Symbol("J"), Jf)
+    J_reg = plain(oracle("gd-l2-loss").expr).subs(sympy.Symbol("J"), Jf)
     grad = sympy.diff(J_reg, W).subs(sympy.Derivative(Jf, W), dW)
     return grad, W - alpha * grad
 
@@ -147,14 +142,14 @@ def _regularised_step():
 @pytest.mark.formula("gd-l2-loss", "gd-l2-grad")
 def test_l2_gradient_is_derivative_of_regularised_loss():
     grad, _ = _regularised_step()
-    assert sympy.simplify(grad - _by_name(oracle("gd-l2-grad").expr)) == 0
+    assert sympy.simplify(grad - plain(oracle("gd-l2-grad").expr)) == 0
 
 
 @pytest.mark.formula("gd-weight-decay", "gd-decay-factor", "gd-l2-repeat")
 def test_weight_decay_rules_are_gradient_descent_on_the_regularised_loss():
     _, step = _regularised_step()
     for rule in (oracle("gd-weight-decay").expr, oracle("gd-decay-factor").expr, pseudo("gd-l2-repeat", GD_WORDS)):
-        assert sympy.simplify(_by_name(rule) - step) == 0, rule
+        assert sympy.simplify(plain(rule) - step) == 0, rule
 
 
 @pytest.mark.formula("gd-l2-grad")
@@ -184,10 +179,10 @@ def test_weight_decay_option_equals_descent_on_regularised_quadratic(data, a, la
 
 @pytest.mark.formula("gd-weight-decay")
 def test_errata_weight_decay_multiplies_by_alpha():
-    (e4,) = [e for e in errata.remarks() if e.id == "E4"]
+    e4 = errata.erratum("E4")
     _, step = _regularised_step()
-    original = _by_name(parse(e4.original_math.split(":=")[1]))
-    corrected = _by_name(oracle("gd-weight-decay").expr)
+    original = plain(parse(e4.original_math.split(":=")[1]))
+    corrected = plain(oracle("gd-weight-decay").expr)
     assert sympy.simplify(corrected - step) == 0
     assert sympy.simplify(original - step) != 0  # the original is not gradient descent on J_reg ...
     assert sympy.simplify((original - step).subs(alpha, 1)) == 0  # ... except when α = 1
@@ -408,7 +403,7 @@ def test_example_numbers_are_w_to_the_L():
 
 @pytest.mark.formula("vg-output")
 def test_errata_output_multiplies_all_layers():
-    (e5,) = [e for e in errata.remarks() if e.id == "E5"]
+    e5 = errata.erratum("E5")
     layers = lambda tex: re.findall(r"W\^\{\[([^\]]+)\]\}", tex)  # noqa: E731
     assert layers(latex("vg-output"))[0] == "L"  # the output multiplies all L layers
     assert layers(e5.original_math)[0] != "L"

@@ -15,21 +15,12 @@ from smln import optim, schedules
 from smln.batches import minibatches, num_batches
 from smln.optim import Adam, GradientDescent, Momentum, RMSprop
 from tests import errata
-from tests.oracle import latex, oracle, parse
+from tests.oracle import latex, oracle, parse, plain
 from tests.strategies import arrays, float_dtypes, reals, shapes
 
 NOTE = "notes/02b-optimizers.md"
 beta, k, n = sympy.symbols("beta k n")
 
-
-def _erratum(eid):
-    (e,) = [e for e in errata.remarks() if e.id == eid]
-    return e
-
-
-def _plain(expr):
-    """Symbols renamed to their plain names (``beta_{1}`` → ``beta_1``) so formulas from several cells compare."""
-    return expr.xreplace({s: sympy.Symbol(re.sub(r"[{}]", "", s.name)) for s in expr.free_symbols})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -272,6 +263,19 @@ def test_a_step_allocates_no_parameter_sized_array(make):
     assert peak < W.nbytes // 10, f"a step allocated {peak} bytes for a {W.nbytes}-byte parameter"
 
 
+@pytest.mark.formula("mom-default", "rms-default-beta", "rms-default-eps")
+def test_momentum_and_rmsprop_defaults_are_the_note_values():
+    def value(fid):
+        return float(parse(latex(fid).split("=")[1]))
+
+    momentum = inspect.signature(Momentum).parameters
+    rmsprop = inspect.signature(RMSprop).parameters
+    assert momentum["beta"].default == value("mom-default") == 0.9
+    assert momentum["alpha"].default is inspect.Parameter.empty  # the learning rate has to be chosen
+    assert rmsprop["beta"].default == value("rms-default-beta")
+    assert rmsprop["eps"].default == value("rms-default-eps") == 1e-8
+
+
 def test_bad_hyperparameters():
     for make, pattern in [(lambda: Momentum(0.1, beta=1.0), "beta: 应满足 0 ≤ beta < 1"),
                           (lambda: RMSprop(0.1, eps=0), "eps: 应 > 0"),
@@ -302,7 +306,7 @@ def test_adam_defaults_are_the_note_table_and_the_paper():
 
 @pytest.mark.formula("adam-defaults")
 def test_errata_adam_beta2_default():
-    original = dict(re.findall(r"\\(beta_\d) = ([\d.]+)", _erratum("E8").fields["原文"]))
+    original = dict(re.findall(r"\\(beta_\d) = ([\d.]+)", errata.erratum("E8").fields["原文"]))
     assert float(original["beta_2"]) != PAPER_DEFAULTS["beta2"] == _table_defaults()["beta2"] == Adam().beta2
 
 
@@ -310,7 +314,7 @@ def test_errata_adam_name():
     prose = errata.prose(NOTE)
     assert "Adma" not in prose and "## Adam" in prose
     assert hasattr(optim, "Adam") and not hasattr(optim, "Adma")
-    assert "Adma" in _erratum("E7").fields["原文"]
+    assert "Adma" in errata.erratum("E7").fields["原文"]
 
 
 @pytest.mark.formula("adam-init")
@@ -320,7 +324,7 @@ def test_errata_adam_init():
         return all(re.fullmatch(r"[A-Z]_\{d[Wb]\}\s*=\s*0", p) for p in parts)
 
     assert assignments(latex("adam-init"))
-    assert not assignments(_erratum("E9").original_math)  # S_{dW=0}: the = is inside the subscript
+    assert not assignments(errata.erratum("E9").original_math)  # S_{dW=0}: the = is inside the subscript
     section = errata.prose(NOTE).split("## Adam")[1].split("\n## ")[0]
     numbers = [int(x) for x in re.findall(r"^(\d+)\. ", section, flags=re.M)]
     assert numbers == list(range(1, len(numbers) + 1))  # numbered in order
@@ -386,7 +390,7 @@ def test_decay_table_is_the_formula_at_alpha0_02_rate_1():
 
 @pytest.mark.formula("lr-table")
 def test_errata_decay_table():
-    original = [float(x) for x in re.findall(r"\d+\.\d+", _erratum("E10").fields["原文"].split("学习率为")[1])]
+    original = [float(x) for x in re.findall(r"\d+\.\d+", errata.erratum("E10").fields["原文"].split("学习率为")[1])]
     corrected = [v for _, v in _table(latex("lr-table"))]
     formula = oracle("lr-inverse-time").fn("alpha_0", "r", "n")
     assert original == [0.1, 0.67, 0.5, 0.4]
@@ -396,11 +400,11 @@ def test_errata_decay_table():
 
 @pytest.mark.formula("lr-epoch-number", "lr-minibatch-number")
 def test_errata_decay_square_roots():
-    original_epoch = parse(_erratum("E11").original_math.split("=")[1].replace("EpochNumber", "n"))
-    note_epoch = _plain(oracle("lr-epoch-number").expr)
+    original_epoch = parse(errata.erratum("E11").original_math.split("=")[1].replace("EpochNumber", "n"))
+    note_epoch = plain(oracle("lr-epoch-number").expr)
     a0 = sympy.Symbol("alpha_0")
     assert sympy.simplify(note_epoch - k / sympy.sqrt(n) * a0) == 0
-    assert sympy.simplify(_plain(original_epoch) - k / n * a0) == 0  # what the original wrote ...
+    assert sympy.simplify(plain(original_epoch) - k / n * a0) == 0  # what the original wrote ...
     assert schedules.epoch_number_decay(1.0, 4, k=1.0) == 0.5 != float((k / n).subs({k: 1, n: 4}))  # ... differs
     assert schedules.minibatch_number_decay(1.0, 4, k=1.0) == 0.5
     prose = errata.prose(NOTE)

@@ -107,8 +107,27 @@ class Visit:
         page.wait_for_load_state("networkidle")
         return page
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.context.close()
+
+
+@pytest.fixture
+def visit(browser):
+    with Visit(browser) as v:
+        yield v
+
+
+def _copy_repo(tmp_path: Path) -> Path:
+    """A copy of what building the site needs, so a test can change notes without touching the real repository."""
+    repo = tmp_path / "repo"
+    for name in ("notes", "smln", "hooks", "tests"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("mkdocs.yml", "tangle.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    return repo
 
 
 def _pages(site: Path) -> list[str]:
@@ -123,29 +142,25 @@ def _figures_in(page_path: str) -> int:
     return sum(1 for f in tangle.read_note(note, ROOT).fences if 'exec="on"' in f.info)
 
 
-def test_every_page_renders_offline_without_errors(site, server, browser):
-    visit = Visit(browser)
+def test_every_page_renders_offline_without_errors(site, server, visit):
     report = []
-    try:
-        for path in _pages(site):
-            page = visit.open(f"{server}/{path}/" if path else f"{server}/")
-            counts = page.evaluate("""() => ({
-                math: document.querySelectorAll('.arithmatex').length,
-                rendered: document.querySelectorAll('.arithmatex > .katex, .arithmatex > .katex-display').length,
-                katexErrors: document.querySelectorAll('.katex-error').length,
-                figures: document.querySelectorAll('figure.smln-figure > svg').length,
-                brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length,
-            })""")
-            report.append((path or "/", counts))
-            assert counts["rendered"] == counts["math"], (path, counts)
-            assert counts["katexErrors"] == 0, (path, counts)
-            assert counts["figures"] == _figures_in(path), (path, counts)
-            assert counts["brokenImages"] == 0, (path, counts)
-            page.close()
-        assert not visit.errors, visit.errors
-        assert not visit.outside, f"requests left localhost: {visit.outside}"
-    finally:
-        visit.close()
+    for path in _pages(site):
+        page = visit.open(f"{server}/{path}/" if path else f"{server}/")
+        counts = page.evaluate("""() => ({
+            math: document.querySelectorAll('.arithmatex').length,
+            rendered: document.querySelectorAll('.arithmatex > .katex, .arithmatex > .katex-display').length,
+            katexErrors: document.querySelectorAll('.katex-error').length,
+            figures: document.querySelectorAll('figure.smln-figure > svg').length,
+            brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length,
+        })""")
+        report.append((path or "/", counts))
+        assert counts["rendered"] == counts["math"], (path, counts)
+        assert counts["katexErrors"] == 0, (path, counts)
+        assert counts["figures"] == _figures_in(path), (path, counts)
+        assert counts["brokenImages"] == 0, (path, counts)
+        page.close()
+    assert not visit.errors, visit.errors
+    assert not visit.outside, f"requests left localhost: {visit.outside}"
     print("\n".join(f"{p}: {c}" for p, c in report))
     by_path = dict(report)
     assert by_path["01-activations"]["math"] > 20 and by_path["formulas"]["math"] > 40
@@ -159,67 +174,59 @@ def test_every_page_renders_offline_without_errors(site, server, browser):
     ("权重衰减", "02-gradient-descent/#l2-正则修正的梯度权重衰减"),
     ("偏差", "02b-optimizers/#adam"),  # the start of a whole term still finds it
 ])
-def test_search_finds_the_section(server, browser, query, expected):
-    visit = Visit(browser)
-    try:
-        page = visit.open(f"{server}/")
-        page.click("label.md-search__icon, .md-search__input")
-        page.keyboard.type(query)  # text as an input method commits it ...
-        page.keyboard.press("End")  # ... and a key event, on which material searches
-        page.wait_for_selector(".md-search-result__item", timeout=15_000)
-        hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.getAttribute('href'))")
-        found = [unquote(urlparse(h).path + ("#" + urlparse(h).fragment if urlparse(h).fragment else "")) for h in hrefs]
-        assert any(f.endswith(expected) for f in found), (query, found)
-        assert not visit.outside
-    finally:
-        visit.close()
+def test_search_finds_the_section(server, visit, query, expected):
+    page = visit.open(f"{server}/")
+    page.click("label.md-search__icon, .md-search__input")
+    page.keyboard.type(query)  # text as an input method commits it ...
+    page.keyboard.press("End")  # ... and a key event, on which material searches
+    page.wait_for_selector(".md-search-result__item", timeout=15_000)
+    hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.getAttribute('href'))")
+    found = [unquote(urlparse(h).path + ("#" + urlparse(h).fragment if urlparse(h).fragment else "")) for h in hrefs]
+    assert any(f.endswith(expected) for f in found), (query, found)
+    assert not visit.outside
 
 
-def test_api_page_shows_adam_with_its_docstring(server, browser):
-    visit = Visit(browser)
-    try:
-        page = visit.open(f"{server}/api/optim/")
-        heading = page.locator('[id="smln.optim.Adam"]')
-        assert heading.count() == 1 and "Adam" in heading.inner_text()
-        body = page.inner_text("article")
-        assert "Adam:动量与 RMSprop 的结合,带偏差校正" in body and "beta2" in body
-        link = page.locator('a[href*="02b-optimizers/#adam-v"]').first  # back to the formula in the note
-        link.click()
-        page.wait_for_url("**/02b-optimizers/#adam-v")
-        assert page.locator('[id="adam-v"]').count() == 1
-    finally:
-        visit.close()
+def test_api_page_shows_adam_with_its_docstring(server, visit):
+    page = visit.open(f"{server}/api/optim/")
+    heading = page.locator('[id="smln.optim.Adam"]')
+    assert heading.count() == 1 and "Adam" in heading.inner_text()
+    body = page.inner_text("article")
+    assert "Adam:动量与 RMSprop 的结合,带偏差校正" in body and "beta2" in body
+    link = page.locator('a[href*="02b-optimizers/#adam-v"]').first  # back to the formula in the note
+    link.click()  # material's instant navigation: the page is swapped in without a reload ...
+    page.wait_for_url("**/02b-optimizers/#adam-v")
+    assert page.locator('[id="adam-v"]').count() == 1
+    page.wait_for_function(  # ... and its formulas are rendered again
+        "document.querySelectorAll('.arithmatex').length > 100 && "
+        "document.querySelectorAll('.arithmatex:not([data-katex])').length === 0", timeout=15_000)
+    assert page.evaluate("document.querySelectorAll('.katex-error').length") == 0
+    assert not visit.errors, visit.errors
 
 
-def test_formula_test_link_leads_to_existing_tests(server, browser):
-    visit = Visit(browser)
-    try:
-        page = visit.open(f"{server}/02-gradient-descent/")
-        page.click('[id="gd-weight-decay"] .formula-tests')
-        page.wait_for_url("**/formulas/#gd-weight-decay")
-        labels = page.evaluate("""() => {
-            const h = document.getElementById('gd-weight-decay');
-            const out = [];
-            for (let el = h.nextElementSibling; el && el.tagName !== 'H3' && el.tagName !== 'H2'; el = el.nextElementSibling)
-                el.querySelectorAll('summary code').forEach(c => out.push(c.textContent));
-            return out;
-        }""")
-        assert labels, "no tests listed under the formula"
-        for label in labels:
-            file, name = label.split("::")
-            defined = {n.name for n in ast.parse((ROOT / file).read_text(encoding="utf-8")).body
-                       if isinstance(n, ast.FunctionDef)}
-            assert name in defined, label
-        assert "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha" in labels
-    finally:
-        visit.close()
+def test_formula_test_link_leads_to_existing_tests(server, visit):
+    page = visit.open(f"{server}/02-gradient-descent/")
+    page.click('[id="gd-weight-decay"] .formula-tests')
+    page.wait_for_url("**/formulas/#gd-weight-decay")
+    labels = page.evaluate("""() => {
+        const h = document.getElementById('gd-weight-decay');
+        const out = [];
+        for (let el = h.nextElementSibling; el && el.tagName !== 'H3' && el.tagName !== 'H2'; el = el.nextElementSibling)
+            el.querySelectorAll('summary code').forEach(c => out.push(c.textContent));
+        return out;
+    }""")
+    assert labels, "no tests listed under the formula"
+    for label in labels:
+        file, name = label.split("::")
+        defined = {n.name for n in ast.parse((ROOT / file).read_text(encoding="utf-8")).body
+                   if isinstance(n, ast.FunctionDef)}
+        assert name in defined, label
+    assert "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha" in labels
 
 
 def test_screenshots(server, browser):
     SCREENSHOTS.mkdir(exist_ok=True)
     for scheme in ("light", "dark"):
-        visit = Visit(browser, color_scheme=scheme)
-        try:
+        with Visit(browser, color_scheme=scheme) as visit:
             shots = {"home": "/", "chapter": "/02b-optimizers/", "api": "/api/optim/"} if scheme == "light" else {
                 "chapter": "/02b-optimizers/"}
             for name, path in shots.items():
@@ -229,8 +236,6 @@ def test_screenshots(server, browser):
                 assert target.stat().st_size > 10_000
                 if scheme == "dark":
                     assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
-        finally:
-            visit.close()
 
 
 def _get(url: str) -> str:
@@ -259,11 +264,7 @@ def test_serve_re_tangles_when_a_note_changes(tmp_path):
     rebuilds the API page, and then settles (tangling writes nothing the second time, so it cannot loop)."""
     import socket
 
-    repo = tmp_path / "repo"
-    for name in ("notes", "smln", "hooks", "tests"):
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("mkdocs.yml", "tangle.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, repo / name)
+    repo = _copy_repo(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -291,3 +292,14 @@ def test_serve_re_tangles_when_a_note_changes(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_a_figure_that_fails_fails_the_build(tmp_path):
+    repo = _copy_repo(tmp_path)
+    note = repo / "notes/01-activations.md"
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace("print(figure_svg(fig))", "raise RuntimeError('图画坏了')"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "out")],
+                          cwd=repo, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode != 0
+    assert "图画坏了" in done.stdout + done.stderr
