@@ -50,6 +50,8 @@ FORMULA_ID_RE = re.compile(r"\[\]\(\)\{#(?P<id>[^}\s]*)\}")
 VALID_ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 INLINE_MATH_RE = re.compile(r"(?<![\\$])\$(?!\$)(?P<tex>(?:\\.|[^$\\])+?)\$(?!\$)")
 TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
+ERRATUM_HEAD_RE = re.compile(r'^(?P<indent>[ \t]*)!!! bug "勘误 (?P<id>E\d+)[::](?P<title>[^"]+)"[ \t]*$')
+ERRATUM_FIELD_RE = re.compile(r"^\*\*(?P<key>原文|改正|原因|检验)[::]\*\*\s*(?P<value>.*)$")
 CODE_SPAN_RE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
 
 
@@ -104,11 +106,31 @@ class Formula:
 
 
 @dataclass
+class Erratum:
+    """A correction of the original notes: ``!!! bug "勘误 E1:标题"`` with **原文**, **改正**, **原因**, **检验**."""
+
+    id: str
+    title: str
+    note: str
+    line: int
+    end: int  # 0-based index of the first line after the admonition
+    fields: dict[str, str]
+
+
+@dataclass
 class Note:
     path: str
     lines: list[str]
     fences: list[Fence] = field(default_factory=list)
     formulas: list[Formula] = field(default_factory=list)
+
+    @property
+    def errata(self) -> list[Erratum]:
+        return scan_errata(self)
+
+    def fence_lines(self) -> set[int]:
+        """0-based indices of the lines that belong to fences, their fence lines included."""
+        return {k for f in self.fences for k in range(f.start - 1, f.start + len(f.lines) + 1)}
 
 
 @dataclass
@@ -123,10 +145,10 @@ class Output:
 
     def block_at(self, line: int) -> tuple[str, int] | None:
         """The (note, fence line) of the block that produced 1-based output ``line``: its marker's origin."""
+        lines = self.text.split("\n")
         for k in range(min(line, len(self.origin)) - 1, -1, -1):
-            src = self.origin[k]
-            if src and self.text.split("\n")[k].startswith(MARKER_PREFIX):
-                return src
+            if self.origin[k] and lines[k].startswith(MARKER_PREFIX):
+                return self.origin[k]
         return None
 
 
@@ -152,16 +174,12 @@ def _dedent(line: str, width: int) -> str:
     return " " * max(col - width, 0) + line[i:]
 
 
-def slugify(text: str) -> str:
-    """Heading anchor that keeps Chinese characters (as ``pymdownx.slugs`` does with unicode)."""
-    text = re.sub(r"\s*\{[^}]*\}\s*$", "", text)  # attr_list
-    text = re.sub(r"[^\w\s-]", "", text.strip().lower())
-    return re.sub(r"[\s]+", "-", text)
-
-
 def read_note(path: Path, root: Path) -> Note:
-    rel = path.relative_to(root).as_posix()
-    raw = path.read_bytes().decode("utf-8")
+    return parse_note(path.read_bytes().decode("utf-8"), path.relative_to(root).as_posix())
+
+
+def parse_note(raw: str, rel: str) -> Note:
+    """The fences of a note's text (any line endings), each with its de-indented lines and section."""
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -193,21 +211,37 @@ def read_note(path: Path, root: Path) -> Note:
     return note
 
 
-def _fence_spans(note: Note) -> list[tuple[int, int]]:
-    """0-based inclusive line spans covered by fences (opening to closing line)."""
-    return [(f.start - 1, f.start + len(f.lines)) for f in note.fences]
+def scan_errata(note: Note) -> list[Erratum]:
+    """The errata admonitions of a note, with their fields (a field's text runs on over its following lines)."""
+    found = []
+    lines, in_fence = note.lines, note.fence_lines()
+    for i, line in enumerate(lines):
+        head = ERRATUM_HEAD_RE.match(line)
+        if not head or i in in_fence:
+            continue
+        width = _columns(head.group("indent"))
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or _columns(re.match(r"[ \t]*", lines[j]).group(0)) > width):
+            j += 1
+        fields: dict[str, str] = {}
+        key = None
+        for text in (ln.strip() for ln in lines[i + 1:j]):
+            f = ERRATUM_FIELD_RE.match(text)
+            if f:
+                key = f.group("key")
+                fields[key] = f.group("value")
+            elif key and text:
+                fields[key] += " " + text
+        found.append(Erratum(head.group("id"), head.group("title").strip(), note.path, i + 1, j, fields))
+    return found
 
 
 def scan_formulas(note: Note) -> list[TangleError]:
     """Find formula IDs and display equations; return the errors (missing or malformed IDs)."""
     errors: list[TangleError] = []
     lines = note.lines
-    in_fence = [False] * len(lines)
-    fence_at: dict[int, Fence] = {}
-    for f, (a, b) in zip(note.fences, _fence_spans(note), strict=True):
-        fence_at[a] = f
-        for k in range(a, min(b, len(lines) - 1) + 1):
-            in_fence[k] = True
+    in_fence = note.fence_lines()
+    fence_at = {f.start - 1: f for f in note.fences}
 
     def err(lineno: int, msg: str) -> None:
         errors.append(TangleError(f"{note.path}:{lineno}: {msg}"))
@@ -222,7 +256,7 @@ def scan_formulas(note: Note) -> list[TangleError]:
     while i < len(lines):
         # inline code (`[](){#x}` written as an example) is neither an ID nor math
         line = CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), lines[i])
-        if in_fence[i]:
+        if i in in_fence:
             if i in fence_at:
                 f = fence_at[i]
                 if pending:
@@ -249,11 +283,11 @@ def scan_formulas(note: Note) -> list[TangleError]:
             else:
                 tex_lines = [rest] if rest.strip() else []
                 end = i + 1
-                while end < len(lines) and lines[end].strip() and not in_fence[end] \
+                while end < len(lines) and lines[end].strip() and end not in in_fence \
                         and not lines[end].strip().endswith("$$"):
                     tex_lines.append(lines[end].strip())
                     end += 1
-                if end >= len(lines) or not lines[end].strip() or in_fence[end]:
+                if end >= len(lines) or not lines[end].strip() or end in in_fence:
                     err(start + 1, "公式块 $$ 没有闭合(公式块内不能有空行)")
                     pending = None
                     i = end

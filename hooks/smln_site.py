@@ -33,7 +33,6 @@ import tangle  # noqa: E402  (the repository root is on sys.path only now)
 
 FORMULAS_PAGE = "formulas.md"
 MARKER_RE = re.compile(r"\[\]\(\)\{#(?P<id>[a-z][a-z0-9-]*)\}")
-ERRATA_HEAD_RE = re.compile(r'^(?P<indent>\s*)!!! bug "勘误 (?P<id>E\d+)[::](?P<title>[^"]+)"')
 ERRATA_TEST_RE = re.compile(r"`(?P<file>tests/[\w/]+\.py)::(?P<test>\w+)`")
 DOC_LINK_RE = re.compile(r"\]\((?:\.\./)*[\w./-]*\.md#(?P<id>[a-z][a-z0-9-]*)\)")
 KIND_NAMES = {"display": "行间公式", "inline": "行内公式", "code": "伪代码", "table": "数值表", "example": "数值例子"}
@@ -109,19 +108,13 @@ def _api() -> dict[str, list[str]]:
     return found
 
 
-def _errata(by_test: dict[str, list[str]]) -> dict[str, list[str]]:
+def _errata(notes: list[tangle.Note], by_test: dict[str, list[str]]) -> dict[str, list[str]]:
     """Formula → the errata whose proving test names that formula."""
     found: dict[str, list[str]] = defaultdict(list)
-    for path in tangle.note_paths(ROOT):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for k, line in enumerate(lines):
-            head = ERRATA_HEAD_RE.match(line)
-            if not head:
-                continue
-            body = "\n".join(lines[k + 1:k + 14])
-            test = ERRATA_TEST_RE.search(body)
-            for fid in by_test.get(f"{test.group('file')}::{test.group('test')}", []) if test else []:
-                found[fid].append(head.group("id"))
+    for e in (e for note in notes for e in note.errata):
+        test = ERRATA_TEST_RE.search(e.fields.get("检验", ""))
+        for fid in by_test.get(f"{test.group('file')}::{test.group('test')}", []) if test else []:
+            found[fid].append(e.id)
     return found
 
 
@@ -133,7 +126,7 @@ def build_index() -> Index:
     index.formulas = {fm.id: fm for note in notes for fm in note.formulas}
     index.tests, by_test = _tests()
     index.api = _api()
-    index.errata = _errata(by_test)
+    index.errata = _errata(notes, by_test)
     return index
 
 
@@ -184,18 +177,15 @@ def badge(fid: str, page_url: str, block: bool) -> str:
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if page.file.src_uri == FORMULAS_PAGE:
         return markdown
+    note = tangle.parse_note(markdown, f"notes/{page.file.src_uri}")
+    lines, in_fence = note.lines, note.fence_lines()
+    anchors = {e.line - 1: e for e in note.errata}
     out = []
-    fence: tuple[str, int] | None = None
-    for line in markdown.split("\n"):
-        opening = tangle.FENCE_OPEN_RE.match(line)
-        if fence is None and opening:
-            fence = (opening.group("fence")[0], len(opening.group("fence")))
-        elif fence and re.match(r"^\s*" + re.escape(fence[0]) + "{" + str(fence[1]) + r",}\s*$", line):
-            fence = None
-        elif fence is None:
-            head = ERRATA_HEAD_RE.match(line)
-            if head:
-                out += [f'{head.group("indent")}<a id="errata-{head.group("id").lower()}"></a>', ""]
+    for k, line in enumerate(lines):
+        if k in anchors:  # an anchor to link to, just before each errata admonition
+            indent = tangle.ERRATUM_HEAD_RE.match(line).group("indent")
+            out += [f'{indent}<a id="errata-{anchors[k].id.lower()}"></a>', ""]
+        if k not in in_fence:
             masked = tangle.CODE_SPAN_RE.sub(lambda m: "\0" * len(m.group(0)), line)
             if MARKER_RE.fullmatch(masked.strip()):
                 line = badge(MARKER_RE.search(masked).group("id"), page.url, block=True)

@@ -210,7 +210,7 @@ def test_errata_variance_is_squared(m):
     mu = sum(zs) / m
     original = sum(z - mu for z in zs) / m  # δ² = (1/m) Σ (Z − μ), as the original wrote it
     assert sympy.simplify(original) == 0  # zero for every batch: not a variance
-    assert "(Z^{(i)} - \\mu)^{2}" in latex("bn-var") and "(Z^{(i)}-\\mu)" in errata.erratum("E12").original_math
+    assert "(Z^{(i)} - \\mu)^{2}" in latex("bn-var") and "(Z^{(i)}-\\mu)" in errata.original_math(errata.erratum("E12"))
     corrected = sum((z - mu) ** 2 for z in zs) / m
     values = dict(zip(zs, np.arange(1.0, m + 1), strict=True))
     assert float(corrected.subs(values)) == pytest.approx(np.var(np.arange(1.0, m + 1)))
@@ -218,7 +218,7 @@ def test_errata_variance_is_squared(m):
 
 @pytest.mark.formula("bn-norm")
 def test_errata_numerator_subtracts_the_mean():
-    original = parse(errata.erratum("E13").original_math.split("=", 1)[1].replace(r"\delta", r"\sigma"))
+    original = parse(errata.original_math(errata.erratum("E13")).split("=", 1)[1].replace(r"\delta", r"\sigma"))
     Z, mu, sigma, eps, a, b = sympy.symbols("Z mu sigma epsilon alpha beta")
     sym = {s.name: s for s in original.free_symbols}
     batch = np.array([1.0, 2.0, 6.0])
@@ -239,7 +239,7 @@ def test_errata_epsilon_inside_the_root():
     corrected = norm.subs({sym["Z"]: d + sym["mu"]}).subs(sym["sigma"] ** 2, v).subs(sym["epsilon"], eps)
     original = d / (sympy.sqrt(v) + eps)
     assert r"\sqrt{\sigma^{2} + \epsilon}" in latex("bn-norm")
-    assert r"\sqrt{\delta^2}+\epsilon" in errata.erratum("E14").original_math
+    assert r"\sqrt{\delta^2}+\epsilon" in errata.original_math(errata.erratum("E14"))
     assert sympy.diff(corrected, v).subs(v, 0) == -d / (2 * eps ** sympy.Rational(3, 2))  # finite at σ² = 0
     assert sympy.limit(sympy.diff(original, v), v, 0, "+") == -sympy.oo  # the original's is infinite
 

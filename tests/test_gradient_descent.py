@@ -181,7 +181,7 @@ def test_weight_decay_option_equals_descent_on_regularised_quadratic(data, a, la
 def test_errata_weight_decay_multiplies_by_alpha():
     e4 = errata.erratum("E4")
     _, step = _regularised_step()
-    original = plain(parse(e4.original_math.split(":=")[1]))
+    original = plain(parse(errata.original_math(e4).split(":=")[1]))
     corrected = plain(oracle("gd-weight-decay").expr)
     assert sympy.simplify(corrected - step) == 0
     assert sympy.simplify(original - step) != 0  # the original is not gradient descent on J_reg ...
@@ -406,7 +406,7 @@ def test_errata_output_multiplies_all_layers():
     e5 = errata.erratum("E5")
     layers = lambda tex: re.findall(r"W\^\{\[([^\]]+)\]\}", tex)  # noqa: E731
     assert layers(latex("vg-output"))[0] == "L"  # the output multiplies all L layers
-    assert layers(e5.original_math)[0] != "L"
+    assert layers(errata.original_math(e5))[0] != "L"
 
 
 # --------------------------------------------------------------------------------------------------------------

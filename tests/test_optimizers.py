@@ -324,7 +324,7 @@ def test_errata_adam_init():
         return all(re.fullmatch(r"[A-Z]_\{d[Wb]\}\s*=\s*0", p) for p in parts)
 
     assert assignments(latex("adam-init"))
-    assert not assignments(errata.erratum("E9").original_math)  # S_{dW=0}: the = is inside the subscript
+    assert not assignments(errata.original_math(errata.erratum("E9")))  # S_{dW=0}: the = is inside the subscript
     section = errata.prose(NOTE).split("## Adam")[1].split("\n## ")[0]
     numbers = [int(x) for x in re.findall(r"^(\d+)\. ", section, flags=re.M)]
     assert numbers == list(range(1, len(numbers) + 1))  # numbered in order
@@ -400,7 +400,7 @@ def test_errata_decay_table():
 
 @pytest.mark.formula("lr-epoch-number", "lr-minibatch-number")
 def test_errata_decay_square_roots():
-    original_epoch = parse(errata.erratum("E11").original_math.split("=")[1].replace("EpochNumber", "n"))
+    original_epoch = parse(errata.original_math(errata.erratum("E11")).split("=")[1].replace("EpochNumber", "n"))
     note_epoch = plain(oracle("lr-epoch-number").expr)
     a0 = sympy.Symbol("alpha_0")
     assert sympy.simplify(note_epoch - k / sympy.sqrt(n) * a0) == 0
