@@ -550,10 +550,15 @@ class Plan:
     outputs: dict[str, Output]
 
 
-def plan(root: Path, force: bool = False) -> Plan:
+def generate(root: Path) -> tuple[dict[str, Output], list[TangleError]]:
+    """Everything the notes produce, in memory, and every error found on the way."""
     notes, errors = read_notes(root)
     outputs, build_errors = build(notes, root)
-    errors += build_errors
+    return outputs, errors + build_errors
+
+
+def plan(root: Path, force: bool = False) -> Plan:
+    outputs, errors = generate(root)
     write: dict[str, str] = {}
     remove: list[str] = []
     for target, out in outputs.items():
@@ -638,9 +643,7 @@ def cmd_tangle(root: Path, force: bool) -> int:
 
 
 def cmd_check(root: Path) -> int:
-    notes, errors = read_notes(root)
-    outputs, build_errors = build(notes, root)
-    errors += build_errors
+    outputs, errors = generate(root)
     if errors:
         return report_errors(errors)
     diffs = []
@@ -669,8 +672,7 @@ def cmd_where(root: Path, spec: str) -> int:
     target, lineno = Path(m.group("path")).as_posix(), int(m.group("line"))
     if target.startswith("./"):
         target = target[2:]
-    notes, errors = read_notes(root)
-    outputs, build_errors = build(notes, root)
+    outputs, _errors = generate(root)  # --where answers for what can be generated, errors or not
     if target not in outputs:
         print(f"tangle.py: 没有笔记生成 {target}", file=sys.stderr)
         return 1
