@@ -58,6 +58,11 @@ def _top_level_split(tex: str, sep: str) -> list[str]:
     parts, depth, start, i = [], 0, 0, 0
     while i < len(tex):
         ch = tex[i]
+        env = re.match(r"\\(begin|end)\{\w+\}", tex[i:])
+        if env:  # an environment (cases) is one group: its '=' are its own
+            depth += 1 if env.group(1) == "begin" else -1
+            i += len(env.group(0))
+            continue
         if ch == "\\" and i + 1 < len(tex):
             i += 2
             continue
@@ -83,6 +88,7 @@ def normalize(tex: str) -> str:
     Euler's ``e`` and ``\\max`` are fixed after parsing (see ``_fix``).
     """
     tex = re.sub(r"\\left|\\right", "", tex)
+    tex = re.sub(r"(?<![\\a-zA-Z])(tanh|max|min|exp|log)(?![a-zA-Z])", r"\\\1", tex)  # tanh(z) as written by hand
     tex = re.sub(r"\^\{\([a-z]\)\}", "", tex)  # Z^{(i)}: the example index of a per-example formula
     tex = re.sub(r"\\tilde\{(\w)\}", r"\1_{tilde}", tex)  # \tilde{Z} is a name of its own
     tex = re.sub(r"\\[,;:!]|\\quad|\\qquad|~", " ", tex)
@@ -112,6 +118,12 @@ def _protect_words(tex: str) -> tuple[str, dict[str, str]]:
         names[f"{base}_{{{code}}}"] = f"{base}_{{{m.group('sub')}}}{sup}"
         return f"{m.group('base')}_{{{code}}}"
 
+    def word(m: re.Match) -> str:  # DecayRate, EpochNumber: a name written as a CamelCase word
+        code = str(900 + len(names))
+        names[f"Q_{{{code}}}"] = m.group(0)
+        return f"Q_{{{code}}}"
+
+    tex = re.sub(r"(?<![\\A-Za-z])[A-Z][a-z]+(?:[A-Z][a-z]+)+(?![A-Za-z])", word, tex)
     return _WORD_SUBSCRIPT_RE.sub(placeholder, tex), names
 
 
@@ -140,7 +152,10 @@ def parse(tex: str, what: str = "formula") -> sympy.Expr:
                 continue
             value, _, cond = row.partition("&")
             cond = re.sub(r"^\s*(\\text\{[^}]*\}|if)\s*", "", cond.strip())
-            pieces.append((parse(value.strip().rstrip(","), what), parse(cond, what) if cond else True))
+            value = value.strip().rstrip(",")
+            # a branch written as "undefined" (未定义) is a point where the function has no value
+            pieces.append((sympy.nan if re.fullmatch(r"\\text\{未定义\}", value) else parse(value, what),
+                           parse(cond, what) if cond else True))
         return sympy.Piecewise(*pieces, (sympy.nan, True))
     protected, names = _protect_words(tex)
     try:

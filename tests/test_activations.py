@@ -37,8 +37,8 @@ def _close(actual, expected, dtype=np.float64):
 
 
 def _expression(f_id):
-    """The expression cell as a function of z (σ(z) in a derivative cell is the table's own sigmoid)."""
-    return oracle(f_id).expr.subs(sympy.Function("sigma")(z), oracle("act-sigmoid").expr)
+    """The expression cell as a function of z (g(z) in a derivative cell is the table's own sigmoid)."""
+    return oracle(f_id).expr.subs(sympy.Function("g")(z), oracle("act-sigmoid").expr)
 
 
 # --------------------------------------------------------------------------------------------------------------

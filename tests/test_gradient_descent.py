@@ -179,13 +179,20 @@ def test_weight_decay_option_equals_descent_on_regularised_quadratic(data, a, la
 
 @pytest.mark.formula("gd-weight-decay")
 def test_errata_weight_decay_multiplies_by_alpha():
-    e4 = errata.erratum("E4")
+    quote = re.search(r"「(.+?)」", errata.erratum("E4").fields["原文"]).group(1)
+    rhs = quote.split(":=")[1]
+    for word, symbol in sorted(GD_WORDS.items(), key=lambda kv: -len(kv[0])):
+        rhs = rhs.replace(word, f"__{symbol}__")
+    original = sympy.sympify(rhs, locals={f"__{n}__": sympy.Symbol(n) for n in ("alpha", "dW", "lambda")})
     _, step = _regularised_step()
-    original = plain(parse(errata.original_math(e4).split(":=")[1]))
     corrected = plain(oracle("gd-weight-decay").expr)
     assert sympy.simplify(corrected - step) == 0
     assert sympy.simplify(original - step) != 0  # the original is not gradient descent on J_reg ...
-    assert sympy.simplify((original - step).subs(alpha, 1)) == 0  # ... except when α = 1
+    assert sympy.simplify((original - step).subs(alpha, 1)) == 0  # ... except when α = 1;
+    # it is gradient descent on J + λ/(2αm) W²: a regularisation strength λ/α tied to the learning rate
+    Jf = sympy.Function("J")(W)
+    tied = sympy.diff(Jf + lam / (2 * alpha * m) * W**2, W).subs(sympy.Derivative(Jf, W), dW)
+    assert sympy.simplify(original - (W - alpha * tied)) == 0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -194,11 +201,21 @@ def test_errata_weight_decay_multiplies_by_alpha():
 a_, b_, c_ = sympy.symbols("a b c")
 
 
-@pytest.mark.formula("cg-objective", "cg-u", "cg-v", "cg-j")
+def cg_steps() -> dict[str, sympy.Expr]:
+    """The note's $u = bc,v = a+u,J =3v$: each step's name and right-hand side."""
+    steps = {}
+    for part in latex("cg-steps").split(","):
+        name, rhs = part.split("=")
+        steps[name.strip()] = parse(rhs)
+    assert list(steps) == ["u", "v", "J"]
+    return steps
+
+
+@pytest.mark.formula("cg-objective", "cg-steps")
 def test_intermediate_steps_compose_to_the_objective():
-    u = oracle("cg-u").expr
-    v = oracle("cg-v").expr.subs(sympy.Symbol("u"), u)
-    J = oracle("cg-j").expr.subs(sympy.Symbol("v"), v)
+    steps = cg_steps()
+    v = steps["v"].subs(sympy.Symbol("u"), steps["u"])
+    J = steps["J"].subs(sympy.Symbol("v"), v)
     assert sympy.expand(J - oracle("cg-objective").expr) == 0
 
 
@@ -215,24 +232,72 @@ def test_value_gradients_equal_sympy_diff_of_the_note(a, b, c):
         assert v.grad == pytest.approx(float(sympy.diff(J_expr, s).subs(point)), rel=1e-12, abs=1e-12)
 
 
-@pytest.mark.formula("bp-grad-a", "bp-grad-b", "bp-grad-c")
-@pytest.mark.parametrize("fid, param, path", [
-    ("bp-grad-a", "a", ["J/v", "v/a"]), ("bp-grad-b", "b", ["J/v", "v/u", "u/b"]),
-    ("bp-grad-c", "c", ["J/v", "v/u", "u/c"])])
-def test_chain_rule_numbers(fid, param, path):
-    """Each written product of local derivatives (at a=5, b=3, c=2) is the chain rule, and equals ∂J/∂param."""
-    # LaTeX of partial-derivative products is not read by the parser: the chain is built from the steps here
-    tex = latex(fid)
-    chain, total = [part.strip() for part in tex.split("=")[2:]]
+POINT = {a_: 5, b_: 3, c_: 2}
+
+
+def _local(top: str, bottom: str) -> sympy.Expr:
+    """A local derivative d(top)/d(bottom) of the graph, by SymPy, at a = 5, b = 3, c = 2."""
+    steps = cg_steps()
     u, v = sympy.symbols("u v")
-    steps = {"J": oracle("cg-j").expr, "v": oracle("cg-v").expr, "u": oracle("cg-u").expr}
-    point = {a_: 5, b_: 3, c_: 2, u: 6, v: 11}
-    local = [sympy.diff(steps[top], sympy.Symbol(bottom)).subs(point) for top, bottom in (p.split("/") for p in path)]
-    assert [int(x) for x in chain.split(r"\cdot")] == local
-    assert int(total) == sympy.prod(local) == sympy.diff(oracle("cg-objective").expr, sympy.Symbol(param)).subs(point)
-    for k, step in enumerate(path):
-        top, bottom = step.split("/")
-        assert rf"\frac{{\partial {top}}}{{\partial {bottom}}}" in tex.split("=")[1], (fid, k)
+    point = {**POINT, u: 6, v: 11}
+    return sympy.diff(steps[top], sympy.Symbol(bottom)).subs(point)
+
+
+def _chain(product_tex: str) -> list[tuple[str, str]]:
+    """``\\frac {dJ}{dv} \\frac {dv}{du}`` → [("J", "v"), ("v", "u")]."""
+    return re.findall(r"\\frac\{d(\w)\}\{d(\w)\}", product_tex.replace(" ", ""))
+
+
+@pytest.mark.formula("bp-grad-a", "bp-grad-b", "bp-grad-c")
+@pytest.mark.parametrize("fid, param", [("bp-grad-a", "a"), ("bp-grad-b", "b"), ("bp-grad-c", "c")])
+def test_chain_rule_numbers(fid, param):
+    """Each written product of local derivatives (at a=5, b=3, c=2) is the chain rule, and equals ∂J/∂param."""
+    # LaTeX of products of fractions is not read by the parser: the chain is read as pairs of names here
+    lhs, chain_tex, numbers, total = [part.strip() for part in latex(fid).split("=")]
+    chain = _chain(chain_tex)
+    assert _chain(lhs) == [("J", param)] and chain[0][0] == "J" and chain[-1][1] == param
+    assert all(a[1] == b[0] for a, b in zip(chain, chain[1:]))  # a path through the graph
+    local = [_local(top, bottom) for top, bottom in chain]
+    assert [int(x) for x in numbers.split("*")] == local
+    assert int(total) == sympy.prod(local) == sympy.diff(oracle("cg-objective").expr, sympy.Symbol(param)).subs(POINT)
+
+
+@pytest.mark.formula("bp-chain", "bp-grad-a", "bp-grad-b", "bp-grad-c")
+def test_chain_summary_lists_the_same_paths():
+    pieces = [p.split("=") for p in latex("bp-chain").split(",")]
+    assert len(pieces) == 3
+    for (lhs, rhs), fid in zip(pieces, ("bp-grad-a", "bp-grad-b", "bp-grad-c"), strict=True):
+        assert _chain(lhs) + _chain(rhs) == _chain("".join(latex(fid).split("=")[:2]))
+
+
+@pytest.mark.formula("gd-example-grad-at-10", "gd-example-loss")
+def test_gradient_at_10_is_one():
+    lhs, product, value = latex("gd-example-grad-at-10").split("=")
+    J = plain(oracle("gd-example-loss").expr)
+    assert sympy.simplify(parse(product.replace("*", r"\cdot"))) == sympy.diff(J, W).subs(W, 10) == parse(value) == 1
+
+
+@pytest.mark.formula("gd-example-minimum", "gd-example-loss")
+def test_loss_is_zero_at_its_minimum_5():
+    J = plain(oracle("gd-example-loss").expr)
+    assert latex("gd-example-minimum").replace(" ", "") == "J(W=5)=0"
+    assert J.subs(W, 5) == 0 and sympy.solve(sympy.diff(J, W), W) == [5] and sympy.diff(J, W, 2) > 0
+
+
+@pytest.mark.formula("cg-steps")
+def test_errata_only_local_gradients_are_known_in_the_forward_pass():
+    # when u = bc is computed, du/db = c is known; dJ/db is not: it depends on what comes after u
+    dJdb = []
+    for k in (3, 5):  # J = 3v as in the note, and the same graph continued differently
+        a, b, c = Value(5.0), Value(3.0), Value(2.0)
+        u = b * c
+        local_at_forward = c.data  # du/db, known as soon as u exists
+        J = k * (a + u)
+        J.backward()
+        assert local_at_forward == int(_local("u", "b")) == 2
+        dJdb.append(b.grad)
+    assert dJdb == [6.0, 10.0]  # so "the gradient" cannot be computed in the forward pass at u
+    assert "每个节点的局部梯度可以在正向传播时计算" in errata.prose("notes/02-gradient-descent.md")
 
 
 # random expression trees: (SymPy expression, builder of the same expression from Value leaves)
@@ -447,3 +512,42 @@ def test_deep_linear_bad_input():
     _, cache = deep_linear_forward(np.ones((2, 3)), 3, 1.5)
     with pytest.raises(ValueError, match=r"dY: 形状应为 \(2, 3\),实际为 \(3, 2\)"):
         deep_linear_backward(np.ones((3, 2)), cache)
+
+
+@pytest.mark.formula("vg-setup-b", "vg-setup-g", "vg-setup-w", "vg-output")
+@given(L=st.integers(1, 12), x=arrays(st.just((2, 3)), lo=-2, hi=2))
+def test_the_setup_is_the_deep_linear_network(L, x):
+    """A general forward pass with the note's b, g and W is exactly deep_linear_forward(X, L, 1.5)."""
+    assert latex("vg-setup-b") == "b^{[l]}" and latex("vg-setup-g") == "g(z)=z"
+    assert "1.5 & 0\\\\ 0 & 1.5" in latex("vg-setup-w")
+    W_l = np.array([[1.5, 0.0], [0.0, 1.5]])
+    g = lambda z: z  # noqa: E731  g(z) = z
+    A = x
+    for _ in range(L):
+        A = g(W_l @ A + np.zeros((2, 1)))  # b^[l] = 0
+    np.testing.assert_allclose(deep_linear_forward(x, L, 1.5)[0], A, rtol=1e-12)
+
+
+@pytest.mark.formula("vg-power", "vg-grad-first-layer")
+@pytest.mark.parametrize("L", [2, 5, 10])
+def test_errata_output_and_gradient_grow_with_different_powers(L):
+    y_over_x = oracle("vg-power").expr.subs({sympy.Symbol("X"): 1, sympy.Symbol("L"): L, sympy.Symbol("w"): sympy.Rational(3, 2)})
+    grad = oracle("vg-grad-first-layer").expr.subs({sympy.Symbol("x"): 1, sympy.Symbol("L"): L, sympy.Symbol("w"): sympy.Rational(3, 2)})
+    assert y_over_x == sympy.Rational(3, 2) ** L and grad == sympy.Rational(3, 2) ** (L - 1)
+    # central differences on the scalar network y = w_L ... w_1 x: the gradient is 1.5^(L-1), not the output's 1.5^L
+    w, h = np.full(L, 1.5), 1e-6
+    up, down = w.copy(), w.copy()
+    up[0] += h
+    down[0] -= h
+    numeric = (np.prod(up) - np.prod(down)) / (2 * h)
+    assert numeric == pytest.approx(1.5 ** (L - 1), rel=1e-6) != pytest.approx(1.5**L, rel=1e-3)
+    assert "梯度中的$1.5^{L-1}$则引起梯度爆炸" in errata.prose("notes/02-gradient-descent.md")
+
+
+def test_errata_wording():
+    text = errata.prose("notes/02-gradient-descent.md")
+    assert "定位为" not in text and "目标函数定义为" in text
+    assert "下一节" not in text and "(##" not in text
+    assert "$b^l$" not in text and "$W^l$" not in text
+    quotes = errata.erratum("E16").fields["原文"]
+    assert all(q in quotes for q in ("定位为", "下一节", "[参数初始化](##参数初始化)", "$b^l$", "$W^l$"))

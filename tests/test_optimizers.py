@@ -48,7 +48,7 @@ def test_every_example_once_per_epoch_in_ceil_m_over_s_batches(xy, s, seed):
         np.testing.assert_array_equal(Xb[:-1], X[:, Xb[-1].astype(int)])
     if seed is None:
         assert list(seen) == list(range(m))  # no rng: original order
-    assert "For t = 1, ..., T:" in latex("mb-loop")
+    assert latex("mb-loop").startswith("For t= (1, ... , T):")
 
 
 @given(xy=XY, s=st.integers(1, 10), seed=st.integers(0, 2**32 - 1))
@@ -86,7 +86,8 @@ def test_minibatch_bad_input():
 def test_errata_loop_runs_over_the_number_of_batches(m, s):
     batches = sum(1 for _ in minibatches(np.zeros((1, m)), np.zeros((1, m)), s))
     assert batches == math.ceil(m / s)
-    assert "#批次大小" not in latex("mb-loop") and "T 是小批量的个数" in latex("mb-loop")
+    assert "#批次大小" not in latex("mb-loop") and "T 是批次(小批量)的个数" in latex("mb-loop")
+    assert "#批次大小" in errata.erratum("E6").fields["原文"]
     # the original loop ran t = 1 … batch size: wrong whenever the two counts differ, e.g. m = 10, s = 3
     assert sum(1 for _ in minibatches(np.zeros((1, 10)), np.zeros((1, 10)), 3)) == 4 != 3
 
@@ -173,7 +174,7 @@ def _adam_oracle(W, grads, a, b1, b2, eps):
     s = oracle("adam-s").fn("S_dW", "beta_2", "dW")
     v_hat = oracle("adam-v-hat").fn("V_dW", "beta_1", "t")
     s_hat = oracle("adam-s-hat").fn("S_dW", "beta_2", "t")
-    w = oracle("adam-w").fn("W", "alpha", "V_dW^corrected", "S_dW^corrected", "epsilon")
+    w = oracle("adam-w").fn("W", "alpha", "V_dW^correct", "S_dW^correct", "epsilon")
     V = S = np.zeros_like(W)  # adam-init
     for t, g in enumerate(grads, start=1):  # t starts at 1
         V, S = v(V, b1, g), s(S, b2, g)
@@ -326,7 +327,7 @@ def test_errata_adam_init():
     assert assignments(latex("adam-init"))
     assert not assignments(errata.original_math(errata.erratum("E9")))  # S_{dW=0}: the = is inside the subscript
     section = errata.prose(NOTE).split("## Adam")[1].split("\n## ")[0]
-    numbers = [int(x) for x in re.findall(r"^(\d+)\. ", section, flags=re.M)]
+    numbers = [int(x) for x in re.findall(r"^(\d+)\)\. ", section, flags=re.M)]
     assert numbers == list(range(1, len(numbers) + 1))  # numbered in order
     opt = Adam(0.1)
     opt.step({"W": np.zeros(2)}, {"W": np.array([1.0, -2.0])})
@@ -346,10 +347,10 @@ EPOCHS = st.lists(st.integers(1, 500), min_size=1, max_size=20).map(np.array)
 def test_schedules_equal_the_note_formulas(epochs, alpha0, r, kk, drop, every):
     checks = [
         (schedules.inverse_time_decay(alpha0, r, epochs),
-         oracle("lr-inverse-time").fn("alpha_0", "r", "n")(alpha0, r, epochs)),
-        (schedules.exponential_decay(alpha0, epochs), oracle("lr-exponential").fn("alpha_0", "n")(alpha0, epochs)),
+         oracle("lr-inverse-time").fn("alpha_0", "DecayRate", "EpochNumber")(alpha0, r, epochs)),
+        (schedules.exponential_decay(alpha0, epochs), oracle("lr-exponential").fn("alpha_0", "EpochNumber")(alpha0, epochs)),
         (schedules.epoch_number_decay(alpha0, epochs, kk),
-         oracle("lr-epoch-number").fn("alpha_0", "k", "n")(alpha0, kk, epochs)),
+         oracle("lr-epoch-number").fn("alpha_0", "k", "EpochNumber")(alpha0, kk, epochs)),
         (schedules.minibatch_number_decay(alpha0, epochs, kk),
          oracle("lr-minibatch-number").fn("alpha_0", "k", "t")(alpha0, kk, epochs)),
         (schedules.staircase_decay(alpha0, epochs, drop, every),
@@ -375,14 +376,17 @@ def test_epochs_count_from_one():
 
 
 def _table(tex):
-    return [(int(a), float(b)) for a, b in re.findall(r"^\| (\d+) \| ([\d.]+) \|$", tex, flags=re.M)]
+    """The numeric rows of the decay table (the last row, "5 | ...", only says the table goes on)."""
+    rows = re.findall(r"^\| (\d+) \| (\S+) \|$", tex, flags=re.M)
+    assert rows[-1] == ("5", "..."), rows
+    return [(int(a), float(b)) for a, b in rows[:-1]]
 
 
 @pytest.mark.formula("lr-table", "lr-inverse-time")
 def test_decay_table_is_the_formula_at_alpha0_02_rate_1():
     rows = _table(latex("lr-table"))
     assert [e for e, _ in rows] == [1, 2, 3, 4]
-    formula = oracle("lr-inverse-time").fn("alpha_0", "r", "n")
+    formula = oracle("lr-inverse-time").fn("alpha_0", "DecayRate", "EpochNumber")
     for epoch, value in rows:
         assert round(formula(0.2, 1.0, epoch), 3) == value
         assert round(schedules.inverse_time_decay(0.2, 1.0, epoch), 3) == value
@@ -390,9 +394,9 @@ def test_decay_table_is_the_formula_at_alpha0_02_rate_1():
 
 @pytest.mark.formula("lr-table")
 def test_errata_decay_table():
-    original = [float(x) for x in re.findall(r"\d+\.\d+", errata.erratum("E10").fields["原文"].split("学习率为")[1])]
+    original = [0.1] + [float(x) for x in re.findall(r"「\d \| ([\d.]+)」", errata.erratum("E10").fields["原文"])]
     corrected = [v for _, v in _table(latex("lr-table"))]
-    formula = oracle("lr-inverse-time").fn("alpha_0", "r", "n")
+    formula = oracle("lr-inverse-time").fn("alpha_0", "DecayRate", "EpochNumber")
     assert original == [0.1, 0.67, 0.5, 0.4]
     assert [round(formula(0.2, 1.0, e), 3) for e in (1, 2, 3, 4)] == corrected != original
     assert corrected == sorted(corrected, reverse=True) and original != sorted(original, reverse=True)
@@ -401,7 +405,7 @@ def test_errata_decay_table():
 @pytest.mark.formula("lr-epoch-number", "lr-minibatch-number")
 def test_errata_decay_square_roots():
     original_epoch = parse(errata.original_math(errata.erratum("E11")).split("=")[1].replace("EpochNumber", "n"))
-    note_epoch = plain(oracle("lr-epoch-number").expr)
+    note_epoch = plain(oracle("lr-epoch-number").expr).subs(sympy.Symbol("EpochNumber"), n)
     a0 = sympy.Symbol("alpha_0")
     assert sympy.simplify(note_epoch - k / sympy.sqrt(n) * a0) == 0
     assert sympy.simplify(plain(original_epoch) - k / n * a0) == 0  # what the original wrote ...
@@ -410,3 +414,73 @@ def test_errata_decay_square_roots():
     prose = errata.prose(NOTE)
     assert "基于小批量序号的衰减" in prose and "基于批量大小的衰减" not in prose
     assert list(inspect.signature(schedules.minibatch_number_decay).parameters) == ["alpha0", "t", "k"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The b updates, the rules of thumb, and the errata E19–E21
+
+
+B_RULES = [("mom-vb", "mom-v"), ("mom-b", "mom-w"), ("rms-sb", "rms-s"), ("rms-b", "rms-w"), ("adam-vb", "adam-v"),
+           ("adam-sb", "adam-s"), ("adam-vb-hat", "adam-v-hat"), ("adam-sb-hat", "adam-s-hat"), ("adam-b", "adam-w")]
+
+
+@pytest.mark.formula("mom-vb", "mom-b", "rms-sb", "rms-b", "adam-vb", "adam-sb", "adam-vb-hat", "adam-sb-hat", "adam-b")
+@pytest.mark.parametrize("b_id, w_id", B_RULES, ids=[b for b, _ in B_RULES])
+def test_b_update_is_the_w_rule_for_b(b_id, w_id):
+    """The note writes b's steps out; they are W's steps with W → b (the code runs one rule per parameter name,
+    and test_steps_equal_the_note_formulas checks the b it updates)."""
+    rename = {}
+    for sym in oracle(w_id).expr.free_symbols:
+        new = sym.name.replace("dW", "db").replace("W", "b") if "W" in sym.name else sym.name
+        rename[sym] = sympy.Symbol(new)
+    assert sympy.simplify(plain(oracle(w_id).expr.xreplace(rename)) - plain(oracle(b_id).expr)) == 0
+    assert sympy.simplify(plain(oracle(b_id).expr) - plain(oracle(w_id).expr)) != 0  # it names b's own state
+
+
+@pytest.mark.formula("mb-small-data")
+def test_small_data_rule_of_thumb():
+    tex = latex("mb-small-data").replace(" ", "")
+    threshold = int(re.fullmatch(r"m\\leq(\d+)", tex).group(1))
+    assert threshold == 2000
+    # at or below the threshold one batch is the whole set; above it the typical sizes all split it
+    sizes = [int(x) for x in re.findall(r"\d+", latex("mb-typical-sizes"))]
+    assert all(num_batches(threshold + 1, s) > 1 for s in sizes) and num_batches(threshold, threshold) == 1
+
+
+@pytest.mark.formula("mb-typical-sizes")
+def test_typical_batch_sizes_are_powers_of_two():
+    sizes = [int(x) for x in re.findall(r"\d+", latex("mb-typical-sizes"))]
+    assert sizes == [64, 128, 256, 512] and all(s & (s - 1) == 0 for s in sizes)
+
+
+@pytest.mark.formula("mom-v")
+def test_errata_velocity_is_an_average_of_all_past_gradients():
+    beta = 0.9
+    grads = [np.array([1.0]), np.array([0.0]), np.array([0.0]), np.array([2.0])]
+    opt, params = Momentum(alpha=0.1, beta=beta), {"W": np.zeros(1)}
+    for g in grads:
+        opt.step(params, {"W": g})
+    V = opt.state["W"]["V"]
+    weighted = sum((1 - beta) * beta**k * g for k, g in enumerate(reversed(grads)))
+    np.testing.assert_allclose(V, weighted)  # every past gradient is in it, the first one too
+    assert not np.allclose(V, grads[-2]) and not np.allclose(V, grads[-1])  # not "the previous batch's gradient"
+    assert "上一个批次的历史梯度数据" not in errata.prose(NOTE)
+
+
+def test_errata_adam_estimates_moments():
+    rng = np.random.default_rng(0)
+    opt, params = Adam(alpha=1e-12), {"W": np.zeros(1)}
+    for _ in range(5000):  # gradients with mean 0 and second moment 4
+        opt.step(params, {"W": rng.normal(0.0, 2.0, size=1)})
+    t = opt.t["W"]
+    V_hat = opt.state["W"]["V"] / (1 - opt.beta1**t)
+    S_hat = opt.state["W"]["S"] / (1 - opt.beta2**t)
+    assert abs(V_hat[0]) < 1.0 and S_hat[0] == pytest.approx(4.0, rel=0.3)  # S estimates E[g²], the second moment
+    prose = errata.prose(NOTE)
+    assert "自适应矩估计" in prose and "自适应动量估计" not in prose
+
+
+def test_errata_wording():
+    prose = errata.prose(NOTE)
+    assert "$t$是$\\beta$的指数" in prose and "$\\beta$的幂" not in prose
+    assert "[1,M]" not in prose and "$M" not in prose and "为M" not in prose
