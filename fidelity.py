@@ -84,7 +84,7 @@ class Unit:
     kind: str  # sentence | formula | item | row | code | link
     text: str  # as the original writes it
     key: str  # normalised, for matching
-    status: str = "missing"  # kept | changed | erratum | omitted | missing | silent
+    status: str = "missing"  # kept | changed | erratum | omitted | pending | missing | silent
     where: str = ""  # notes/FILE.md:LINE where it was found
     errata: list[str] = field(default_factory=list)
     detail: str = ""
@@ -375,7 +375,7 @@ def _match_sentence(u: Unit, kept: Kept, cache: dict) -> None:
         single = [(n, s) for n, s in kept.sentences() if sentence_key(s)]
         # an edit may split a sentence in two (a full stop added, a formula set on its own line)
         cache["sent"] = [(n, sentence_key(s)) for n, s in single] + [
-            (n, sentence_key(a + b)) for (n, a), (_, b) in zip(single, single[1:])]
+            (n, sentence_key(a + b)) for (n, a), (_, b) in zip(single, single[1:], strict=False)]
     for n, key in cache["sent"]:
         if u.key in key:
             u.status, u.where = "kept", f"{kept.note}:{n}"
@@ -478,6 +478,8 @@ def compare(root: Path = ROOT) -> tuple[list[Section], list[str]]:
                 u.status, u.detail = "omitted", s.omitted
             continue
         if s.note is None:
+            for u in s.units:
+                u.status = "pending"
             continue
         if s.note not in kept_by_note:
             kept_by_note[s.note] = read_kept(s.note, root)
@@ -499,7 +501,7 @@ def compare(root: Path = ROOT) -> tuple[list[Section], list[str]]:
 # Reporting
 
 
-STATUS_NAMES = {"kept": "保留", "changed": "按勘误改动", "erratum": "引在勘误中", "omitted": "有意略去",
+STATUS_NAMES = {"pending": "待写", "kept": "保留", "changed": "按勘误改动", "erratum": "引在勘误中", "omitted": "有意略去",
                 "missing": "缺失", "silent": "未注明的改动"}
 KIND_NAMES = {"sentence": "句子", "formula": "公式", "item": "列表项", "row": "表格行", "code": "代码行", "link": "链接"}
 

@@ -29,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import fidelity  # noqa: E402
 import tangle  # noqa: E402  (the repository root is on sys.path only now)
 
 FORMULAS_PAGE = "formulas.md"
+ORIGINAL_PAGE = "original.md"
 MARKER_RE = re.compile(r"\[\]\(\)\{#(?P<id>[a-z][a-z0-9-]*)\}")
 ERRATA_TEST_RE = re.compile(r"`(?P<file>tests/[\w/]+\.py)::(?P<test>\w+)`")
 DOC_LINK_RE = re.compile(r"\]\((?:\.\./)*[\w./-]*\.md#(?P<id>[a-z][a-z0-9-]*)\)")
@@ -148,6 +150,7 @@ def on_pre_build(config) -> None:
 
 def on_files(files, config):
     files.append(File.generated(config, FORMULAS_PAGE, content=formulas_page(INDEX)))
+    files.append(File.generated(config, ORIGINAL_PAGE, content=original_page()))
     return files
 
 
@@ -175,7 +178,7 @@ def badge(fid: str, page_url: str, block: bool) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    if page.file.src_uri == FORMULAS_PAGE:
+    if page.file.src_uri in (FORMULAS_PAGE, ORIGINAL_PAGE):
         return markdown
     note = tangle.parse_note(markdown, f"notes/{page.file.src_uri}")
     lines, in_fence = note.lines, note.fence_lines()
@@ -234,4 +237,75 @@ def formulas_page(index: Index) -> str:
                 lines += [f'??? success "`{ref.label}`"', "", "    ```python"]
                 lines += [f"    {ln}" if ln else "" for ln in ref.source.splitlines()]
                 lines += ["    ```", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# 原文对照: the original, section by section, against the notes (from the same comparison as tests/test_fidelity.py)
+
+
+def _heading_above(note: str, line: int) -> str | None:
+    """The anchor of the heading a note line sits under."""
+    from pymdownx.slugs import slugify
+
+    lines = (ROOT / note).read_text(encoding="utf-8").splitlines()[:line]
+    for text in reversed(lines):
+        h = tangle.HEADING_RE.match(text)
+        if h and h.group("text") and len(h.group("hashes")) > 1:
+            return slugify(case="lower")(h.group("text").strip(), "-")
+    return None
+
+
+def original_page() -> str:
+    sections, problems = fidelity.compare(ROOT)
+    if problems:
+        raise PluginError("原文块的标记有错误:\n" + "\n".join(problems))
+    carried = [s for s in sections if s.note]
+    units = [u for s in carried for u in s.units if u.kind in ("sentence", "item")]
+    kept = sum(1 for u in units if u.status in ("kept", "changed"))
+    pending = [s for s in sections if s.pending]
+    lines = [
+        "# 原文对照",
+        "",
+        "本项目保留原始笔记(仓库里的 `original/SuperMachineLearningNotes.md`,一字未改):每一节原文都在对应的笔记里,"
+        "放在左侧带竖线的**原文块**中;原文的错误逐条改正,每处改动都是一条[勘误](errata.md)。"
+        "本页由 `fidelity.py` 在构建网站时生成,与测试 `tests/test_fidelity.py` 做的是同一个比较:"
+        "把原文的每一节拆成句子、公式、列表项、表格行、代码行和链接,逐个在笔记的原文块里查找。",
+        "",
+        f"已写成笔记的 {len(carried)} 个原文小节共有 {len(units)} 个句子和列表项,其中 **{kept}** 个保留在笔记中"
+        f"({kept / max(len(units), 1):.0%}),其余的引在勘误里;还有 **{len(pending)}** 个原文小节待写。",
+        "",
+        "| 原文小节 | 在笔记中 | 保留 | 按勘误改动 | 引在勘误中 | 公式 | 勘误 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for s in sections:
+        title = s.title.replace("|", "\\|")
+        if s.omitted:
+            lines.append(f"| {title} | 略去:{s.omitted} | | | | | |")
+            continue
+        if s.pending:
+            lines.append(f"| {title} | *待写* | | | | {s.total('formula')} | |")
+            continue
+        doc = s.note.removeprefix("notes/")
+        where = next((u.where for u in s.units if u.where), "")
+        anchor = _heading_above(s.note, int(where.rsplit(":", 1)[1])) if where else None
+        link = f"[{doc}]({doc}#{anchor})" if anchor else f"[{doc}]({doc})"
+        formulas = f"{s.count('kept', 'changed', kind='formula')}/{s.total('formula')}"
+        errata = "、".join(f"[{e}]({doc}#errata-{e.lower()})" for e in s.errata)
+        lines.append(f"| {title} | {link} | {s.count('kept')}/{s.total()} | {s.count('changed')} | "
+                     f"{s.count('erratum')} | {formulas} | {errata} |")
+    lines += ["", "「保留」与「按勘误改动」数的是原文的单元(句子、公式、列表项、表格行、代码行、链接);"
+              "「公式」一栏是带关系式(=、:=、≤ 等)的公式中保留下来的个数,每个都有公式 ID 和测试。"
+              "「待写」的小节还没有笔记,随着章节写成,这个列表会变短,最后为空。", ""]
+    if pending:
+        lines += ["## 待写的原文小节", "", "、".join(s.title for s in pending), ""]
+    lines += ["## 原文与笔记中的位置", ""]
+    for s in carried:
+        lines += [f'??? quote "{s.title}"', ""]
+        for u in s.units:
+            where = f" — `{u.where}`" if u.where else ""
+            mark = {"kept": "✓", "changed": "✎", "erratum": "✗"}.get(u.status, "?")
+            errata = f"({'、'.join(u.errata)})" if u.errata else ""
+            lines.append(f"    - {mark} {fidelity.KIND_NAMES[u.kind]}:`{u.text.replace('`', '')}`{where}{errata}")
+        lines.append("")
     return "\n".join(lines)

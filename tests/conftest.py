@@ -18,3 +18,12 @@ def numpy_floating_point_errors_raise():
     """Overflow, division by zero and invalid operations raise FloatingPointError (underflow to 0 is fine)."""
     with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
         yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say, at the end of every run, how much of the original is still to be written (tests/test_fidelity.py)."""
+    import fidelity
+
+    pending = [s.title for s in fidelity.read_original() if s.pending]
+    if pending:
+        terminalreporter.write_line(f"原文待写的小节({len(pending)}):{'、'.join(pending)}")

@@ -256,7 +256,7 @@ def test_chain_rule_numbers(fid, param):
     lhs, chain_tex, numbers, total = [part.strip() for part in latex(fid).split("=")]
     chain = _chain(chain_tex)
     assert _chain(lhs) == [("J", param)] and chain[0][0] == "J" and chain[-1][1] == param
-    assert all(a[1] == b[0] for a, b in zip(chain, chain[1:]))  # a path through the graph
+    assert all(a[1] == b[0] for a, b in zip(chain, chain[1:], strict=False))  # a path through the graph
     local = [_local(top, bottom) for top, bottom in chain]
     assert [int(x) for x in numbers.split("*")] == local
     assert int(total) == sympy.prod(local) == sympy.diff(oracle("cg-objective").expr, sympy.Symbol(param)).subs(POINT)
@@ -531,8 +531,9 @@ def test_the_setup_is_the_deep_linear_network(L, x):
 @pytest.mark.formula("vg-power", "vg-grad-first-layer")
 @pytest.mark.parametrize("L", [2, 5, 10])
 def test_errata_output_and_gradient_grow_with_different_powers(L):
-    y_over_x = oracle("vg-power").expr.subs({sympy.Symbol("X"): 1, sympy.Symbol("L"): L, sympy.Symbol("w"): sympy.Rational(3, 2)})
-    grad = oracle("vg-grad-first-layer").expr.subs({sympy.Symbol("x"): 1, sympy.Symbol("L"): L, sympy.Symbol("w"): sympy.Rational(3, 2)})
+    at = {sympy.Symbol("L"): L, sympy.Symbol("w"): sympy.Rational(3, 2)}
+    y_over_x = oracle("vg-power").expr.subs({sympy.Symbol("X"): 1, **at})
+    grad = oracle("vg-grad-first-layer").expr.subs({sympy.Symbol("x"): 1, **at})
     assert y_over_x == sympy.Rational(3, 2) ** L and grad == sympy.Rational(3, 2) ** (L - 1)
     # central differences on the scalar network y = w_L ... w_1 x: the gradient is 1.5^(L-1), not the output's 1.5^L
     w, h = np.full(L, 1.5), 1e-6

@@ -48,7 +48,7 @@ def site(tmp_path_factory) -> Path:
 def test_strict_build_has_every_page(site):
     pages = {p.parent.relative_to(site).as_posix() for p in site.rglob("index.html")}
     notes = {p.relative_to(ROOT / "notes").with_suffix("").as_posix() for p in (ROOT / "notes").rglob("*.md")}
-    expected = {"." if n == "index" else n.removesuffix("/index") for n in notes} | {"formulas"}
+    expected = {"." if n == "index" else n.removesuffix("/index") for n in notes} | {"formulas", "original"}
     assert expected <= pages, expected - pages
     modules = {p.stem for p in (ROOT / "smln").glob("*.py") if not p.stem.startswith("_")}
     assert {f"api/{m}" for m in modules} <= pages  # an API page for every public module
@@ -123,9 +123,9 @@ def visit(browser):
 def _copy_repo(tmp_path: Path) -> Path:
     """A copy of what building the site needs, so a test can change notes without touching the real repository."""
     repo = tmp_path / "repo"
-    for name in ("notes", "smln", "hooks", "tests"):
+    for name in ("notes", "smln", "hooks", "tests", "original"):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("mkdocs.yml", "tangle.py", "pyproject.toml"):
+    for name in ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml"):
         shutil.copy(ROOT / name, repo / name)
     return repo
 
@@ -221,6 +221,25 @@ def test_formula_test_link_leads_to_existing_tests(server, visit):
                    if isinstance(n, ast.FunctionDef)}
         assert name in defined, label
     assert "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha" in labels
+
+
+def test_original_text_is_marked_and_compared(server, visit):
+    import fidelity
+
+    page = visit.open(f"{server}/02b-optimizers/")
+    blocks = page.locator("article .original")
+    assert blocks.count() >= 8
+    style = page.evaluate("getComputedStyle(document.querySelector('article .original')).borderLeftWidth")
+    assert float(style.removesuffix("px")) > 0  # the thin rule that marks the original's text
+    assert "随机梯度下降时,批次的样本数大小为1。" in blocks.all_inner_texts()[2] + blocks.all_inner_texts()[1]
+    page = visit.open(f"{server}/original/")
+    table = page.inner_text("article table")
+    for s in fidelity.read_original(ROOT):
+        assert s.title.split("$")[0].strip() in table, s.title  # every section of the original has its row
+    assert "待写" in table and "02b-optimizers.md" in table
+    page.locator("article a[href*='02b-optimizers/#momentum']").first.click()
+    page.wait_for_url("**/02b-optimizers/#momentum")
+    assert not visit.errors, visit.errors
 
 
 def test_screenshots(server, browser):
