@@ -147,7 +147,8 @@ def test_a_formula_without_its_id_is_reported(copy):
 
 
 def test_an_unclosed_block_is_a_problem(copy):
-    _edit(copy, "notes/02b-optimizers.md", "随机梯度下降时,批次的样本数大小为1。\n\n</div>", "随机梯度下降时,批次的样本数大小为1。\n")
+    sentence = "随机梯度下降时,批次的样本数大小为1。"
+    _edit(copy, "notes/02b-optimizers.md", f"{sentence}\n\n</div>", f"{sentence}\n")
     problems = fidelity.compare(copy)[1]
     assert any("没有以 </div> 结束" in p or "不能嵌套" in p for p in problems)
 
