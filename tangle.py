@@ -526,6 +526,18 @@ def hand_edit(text: str) -> bool | None:
     return content_hash(body) != recorded
 
 
+def first_edit(text: str, out: Output) -> tuple[str, int]:
+    """The note and note line whose generated line the hand edit changed first (where to make the change instead)."""
+    skip = out.header_lines
+    new, old = out.text.split("\n")[skip:], text.split("\n")[skip:]
+    for tag, i1, _i2, _j1, _j2 in difflib.SequenceMatcher(a=new, b=old, autojunk=False).get_opcodes():
+        if tag != "equal":
+            for k in range(min(skip + i1, len(out.origin) - 1), -1, -1):  # an added line: the line before it
+                if out.origin[k]:
+                    return out.origin[k]
+    return out.notes[0], 1
+
+
 def describe_hand_edit(target: str, text: str, out: Output) -> str:
     """Which lines of the edited file differ from what the notes produce, and which note block they are in."""
     skip = out.header_lines  # the header (with its hash) is not what the reader edited
@@ -572,8 +584,9 @@ def plan(root: Path, force: bool = False) -> Plan:
                                           f"(它的内容应写进笔记;确认后删除它,或用 --force)"))
                 continue
             if edited:
+                note, line = first_edit(current, out)
                 errors.append(TangleError(
-                    f"{out.notes[0]}:1: {target} 在生成后被手工修改过,拒绝覆盖。"
+                    f"{note}:{line}: {target} 在生成后被手工修改过,拒绝覆盖。"
                     f"请把修改写回笔记,或用 --force 丢弃修改:\n{describe_hand_edit(target, current, out)}"))
                 continue
         write[target] = out.text
@@ -646,10 +659,12 @@ def cmd_check(root: Path) -> int:
     outputs, errors = generate(root)
     if errors:
         return report_errors(errors)
-    diffs = []
+    diffs, edited = [], []
     for target, out in outputs.items():
         current = read_text(root / target) if (root / target).is_file() else ""
         if current != out.text:
+            if current and hand_edit(current):
+                edited.append(target)
             diffs.append("".join(difflib.unified_diff(
                 (current or "").splitlines(keepends=True), out.text.splitlines(keepends=True),
                 fromfile=f"{target} (磁盘上)", tofile=f"{target} (笔记生成)")))
@@ -658,7 +673,11 @@ def cmd_check(root: Path) -> int:
             diffs.append(f"--- {rel} (磁盘上)\n+++ /dev/null (没有笔记生成这个文件)\n")
     if diffs:
         sys.stdout.write("\n".join(diffs))
-        print(f"tangle.py --check: smln/ 与笔记不一致({len(diffs)} 个文件)。运行 python tangle.py 。", file=sys.stderr)
+        if edited:  # tangle.py would refuse these: say how to get out
+            print(f"tangle.py --check: smln/ 与笔记不一致({len(diffs)} 个文件),其中 {', '.join(edited)} 被手工修改过:"
+                  f"把修改写回笔记后运行 python tangle.py --force(丢弃手工修改)。", file=sys.stderr)
+        else:
+            print(f"tangle.py --check: smln/ 与笔记不一致({len(diffs)} 个文件)。运行 python tangle.py 。", file=sys.stderr)
         return 1
     print(f"tangle.py --check: smln/ 与笔记一致({len(outputs)} 个模块)。")
     return 0
@@ -732,4 +751,10 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `python tangle.py --formulas | head`: the reader stopped reading, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+        code = 0
+    sys.exit(code)

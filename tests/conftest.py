@@ -1,4 +1,5 @@
-"""Test hygiene shared by every test: Hypothesis profiles and NumPy floating-point errors as exceptions."""
+"""Test hygiene shared by every test: smln/ checked against the notes before anything runs, Hypothesis profiles,
+NumPy floating-point errors as exceptions, and failing formula tests pointed at their note and line."""
 
 import os
 
@@ -27,3 +28,48 @@ def pytest_terminal_summary(terminalreporter):
     pending = [s.title for s in fidelity.read_original() if s.pending]
     if pending:
         terminalreporter.write_line(f"原文待写的小节({len(pending)}):{'、'.join(pending)}")
+
+
+def pytest_sessionstart(session):
+    """Fail at once, in one line, when smln/ is not what the notes produce: tests of stale code prove nothing."""
+    import tangle
+
+    outputs, errors = tangle.generate(tangle.ROOT)
+    if errors:
+        pytest.exit(f"笔记有错误,tangle.py 拒绝生成 smln/:{errors[0]}(运行 python tangle.py 查看全部)", returncode=1)
+    stale = [t for t, out in outputs.items() if tangle.read_text(tangle.ROOT / t) != out.text]
+    stale += [f for f in tangle.existing_files(tangle.ROOT) if f not in outputs]
+    if stale:
+        pytest.exit(f"smln/ 与笔记不一致({', '.join(stale)}):先运行 python tangle.py", returncode=1)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing @pytest.mark.formula test says where its formulas are: notes/FILE.md:LINE (id), the ones the test
+    read from the notes first."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.passed or report.skipped:
+        return
+    ids = [i for mark in item.iter_markers("formula") for i in mark.args]
+    if not ids:
+        return
+    from tests.oracle import formulas, read_during
+
+    read = read_during(item.nodeid)
+    known = formulas()
+    ordered = [i for i in ids if i in read] + [i for i in ids if i not in read]
+    lines = [f"{known[i].note}:{known[i].line} ({i})" + (" ← 这个测试读过它" if i in read else "")
+             for i in dict.fromkeys(ordered) if i in known]
+    if hasattr(report, "longrepr") and report.longrepr is not None:
+        report.longrepr = f"{report.longrepr}\n\n公式的位置:\n" + "\n".join(f"  {ln}" for ln in lines)
+
+
+@pytest.fixture(autouse=True)
+def _record_formulas_read(request):
+    """Remember which formulas each test reads through tests/oracle.py (for the failure report above)."""
+    from tests import oracle
+
+    oracle.CURRENT_TEST[0] = request.node.nodeid
+    yield
+    oracle.CURRENT_TEST[0] = None

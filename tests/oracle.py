@@ -24,6 +24,22 @@ import tangle
 ROOT = Path(__file__).resolve().parent.parent
 
 
+CURRENT_TEST: list[str | None] = [None]  # set by tests/conftest.py for the test that is running
+_READ: dict[str, list[str]] = {}
+
+
+def _note_read(formula_id: str) -> None:
+    if CURRENT_TEST[0]:
+        seen = _READ.setdefault(CURRENT_TEST[0], [])
+        if formula_id not in seen:
+            seen.append(formula_id)
+
+
+def read_during(nodeid: str) -> list[str]:
+    """The formula IDs a test read from the notes (through ``latex``, so ``oracle`` and ``pseudo`` too)."""
+    return _READ.get(nodeid, [])
+
+
 @functools.cache
 def formulas() -> dict[str, tangle.Formula]:
     """Every formula of the notes by ID, exactly as ``python tangle.py --formulas --json`` lists them."""
@@ -35,6 +51,7 @@ def formulas() -> dict[str, tangle.Formula]:
 
 def latex(formula_id: str) -> str:
     """The LaTeX of a formula, exactly as it stands in its note."""
+    _note_read(formula_id)
     try:
         return formulas()[formula_id].latex
     except KeyError:
@@ -210,9 +227,14 @@ class Oracle:
                               modules="numpy")
 
 
-@functools.cache
 def oracle(formula_id: str) -> Oracle:
     """The formula ``formula_id`` parsed from its note: ``lhs = rhs`` or ``lhs := rhs`` gives ``rhs``."""
+    _note_read(formula_id)
+    return _parsed(formula_id)
+
+
+@functools.cache
+def _parsed(formula_id: str) -> Oracle:
     tex = latex(formula_id)
     for sep in (":=", "="):
         parts = _top_level_split(tex, sep)

@@ -1,7 +1,10 @@
 """The site: ``mkdocs build --strict``, then every page in a real headless Chromium, served on localhost.
 
 Where no browser is installed these tests say so and skip, except in CI (``CI`` set), where a missing browser is a
-failure. Screenshots go to ``screenshots/`` (ignored by git).
+failure. The site is built from a copy of the repository (building tangles, and a test never writes into the
+repository). Screenshots go to a temporary folder, or to ``$SMLN_SCREENSHOTS`` when that is set.
+
+All of these are marked ``site``: ``pytest -m "not site"`` is the fast loop.
 """
 
 from __future__ import annotations
@@ -22,11 +25,10 @@ import pytest
 import tangle
 from tests.oracle import ROOT
 
-pytestmark = pytest.mark.xdist_group("site")
+pytestmark = [pytest.mark.xdist_group("site"), pytest.mark.site]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-SCREENSHOTS = ROOT / "screenshots"
 
 
 def _missing(why: str):
@@ -38,7 +40,8 @@ def _missing(why: str):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=ROOT,
+    repo = _copy_repo(tmp_path_factory.mktemp("build"))
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=repo,
                           capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "WARNING" not in done.stderr, done.stderr
@@ -124,7 +127,7 @@ def _copy_repo(tmp_path: Path) -> Path:
     """A copy of what building the site needs, so a test can change notes without touching the real repository."""
     repo = tmp_path / "repo"
     for name in ("notes", "smln", "hooks", "tests", "original"):
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
     for name in ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml"):
         shutil.copy(ROOT / name, repo / name)
     return repo
@@ -242,8 +245,9 @@ def test_original_text_is_marked_and_compared(server, visit):
     assert not visit.errors, visit.errors
 
 
-def test_screenshots(server, browser):
-    SCREENSHOTS.mkdir(exist_ok=True)
+def test_screenshots(server, browser, tmp_path):
+    SCREENSHOTS = Path(os.environ.get("SMLN_SCREENSHOTS") or tmp_path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         with Visit(browser, color_scheme=scheme) as visit:
             shots = {"home": "/", "chapter": "/02b-optimizers/", "api": "/api/optim/"} if scheme == "light" else {

@@ -258,12 +258,42 @@ def test_hand_edit_is_refused_with_lines_and_block_then_force(repo):
     (r / "notes/a.md").write_text("# 章\n\n" + block("smln/m.py", "x = 10\ny = 2"), encoding="utf-8")
     code, _, err = run(r)
     assert code == 1
-    assert err.startswith("notes/a.md:1: smln/m.py 在生成后被手工修改过,拒绝覆盖")
+    assert err.startswith("notes/a.md:4: smln/m.py 在生成后被手工修改过,拒绝覆盖")  # the first line that differs
     assert "smln/m.py:6-7: 与笔记生成的内容不同,属于 notes/a.md:3 的代码块" in err
     assert path.read_text(encoding="utf-8") == edited  # nothing lost
     code, _, _ = run(r, "--force")
     assert code == 0
     assert body_of(path.read_text(encoding="utf-8")) == ["x = 10", "y = 2"]
+
+
+def test_hand_edit_is_reported_at_the_note_line_it_came_from(repo):
+    r = repo({"a.md": "# 章\n\n" + block("smln/m.py", "x = 1\ny = 2\nz = 3"), "b.md": block("smln/m.py", "w = 4")})
+    run(r)
+    path = r / "smln/m.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("w = 4", "w = 5"), encoding="utf-8")
+    (r / "notes/a.md").write_text("# 章\n\n" + block("smln/m.py", "x = 1\ny = 2\nz = 30"), encoding="utf-8")
+    code, _, err = run(r)
+    assert code == 1 and err.startswith("notes/a.md:6: smln/m.py 在生成后被手工修改过")  # z = 30 is line 6 of a.md
+    code, _, err = run(r, "--check")
+    assert code == 1 and "被手工修改过" in err and "python tangle.py --force" in err
+
+
+def test_check_says_run_tangle_when_the_notes_changed(repo):
+    r = repo({"a.md": block("smln/m.py", "x = 1")})
+    run(r)
+    (r / "notes/a.md").write_text(block("smln/m.py", "x = 2"), encoding="utf-8")
+    code, _, err = run(r, "--check")
+    assert code == 1 and err.strip().endswith("运行 python tangle.py 。") and "--force" not in err
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    """`python tangle.py --formulas | head -1`: no BrokenPipeError traceback, however the reader stops
+    (`true` reads nothing at all, so the pipe is closed before tangle.py writes: the failure is certain)."""
+    for reader in ("head -1", "true", "true"):
+        proc = subprocess.run(f"{sys.executable} tangle.py --formulas | {reader}", shell=True, cwd=ROOT,
+                              capture_output=True, text=True)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+        assert proc.stdout.count("\n") == (1 if reader.startswith("head") else 0)
 
 
 def test_file_no_note_produces_is_an_error(repo):
@@ -469,3 +499,21 @@ def test_any_document_gives_success_or_a_refusal_never_a_crash(lines):
                 assert all(line.startswith(("notes/", "smln/", "tangle.py:", "    ")) for line in err.splitlines())
         for p in Path(tmp).rglob("*"):  # nothing outside smln/ and notes/
             assert p.relative_to(tmp).parts[0] in ("smln", "notes"), p
+
+
+def test_stale_smln_stops_the_suite_before_any_test(tmp_path):
+    """A note's code block edited and tangle.py not run: pytest stops first thing, in one line, and writes nothing."""
+    repo = tmp_path / "repo"
+    for name in ("notes", "smln", "tests", "original"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "assets"))
+    for name in ("tangle.py", "fidelity.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    note = repo / "notes/01-activations.md"
+    note.write_text(note.read_text(encoding="utf-8").replace("return s * (1 - s)", "return s * (1 + s)"), encoding="utf-8")
+    before = (repo / "smln/activations.py").read_text(encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_activations.py"],
+                          cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "smln/ 与笔记不一致(smln/activations.py):先运行 python tangle.py" in proc.stdout + proc.stderr
+    assert " passed" not in proc.stdout and " failed" not in proc.stdout  # no test ran on the stale code
+    assert (repo / "smln/activations.py").read_text(encoding="utf-8") == before  # and nothing was re-tangled
