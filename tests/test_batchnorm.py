@@ -41,7 +41,7 @@ def _symbolic_forward(n, m, eps):
 
 
 @pytest.mark.formula("bn-mean", "bn-var", "bn-norm", "bn-scale")
-@given(data=st.data(), n=st.integers(1, 2), m=st.integers(1, 4))
+@given(data=st.data(), n=st.integers(1, 2), m=st.integers(2, 4))
 def test_forward_equals_the_note_formulas(data, n, m):
     Z, gamma, beta, out = _symbolic_forward(n, m, sympy.Rational(1, 10**8))
     Zv = data.draw(arrays(st.just((n, m)), lo=-10, hi=10))
@@ -68,7 +68,7 @@ def test_training_output_has_mean_beta_and_std_gamma(data, n, m):
 
 
 @pytest.mark.formula("bn-dbeta", "bn-dgamma", "bn-dz")
-@pytest.mark.parametrize("n, m", [(1, 1), (1, 3), (2, 2), (2, 4)])
+@pytest.mark.parametrize("n, m", [(1, 2), (1, 3), (2, 2), (2, 4)])
 def test_backward_equals_sympy_derived_gradient(n, m):
     for part in (r"d\beta = \sum_{i=1}^{m} d\tilde{Z}^{(i)}",
                  r"d\gamma = \sum_{i=1}^{m} d\tilde{Z}^{(i)} Z_{norm}^{(i)}",
@@ -265,3 +265,13 @@ def test_errata_scaled_output_is_not_normalized():
     assert Z_tilde.mean() == pytest.approx(-1.0) and Z_tilde.std() == pytest.approx(2.0)  # ... the scaled output is not
     assert "normalized" in errata.erratum("E22").fields["原文"]
     assert "_{normalized}" not in errata.prose(NOTE)
+
+
+def test_training_on_one_example_is_refused_and_test_mode_accepts_it():
+    with pytest.raises(ValueError, match=r"^Z: 训练时每个小批量至少要有 2 个样本才能估计方差,实际 m = 1"):
+        batchnorm_forward(np.ones((3, 1)), np.ones((3, 1)), np.zeros((3, 1)))
+    bn = BatchNorm(3)
+    with pytest.raises(ValueError, match="实际 m = 1"):
+        bn.forward(np.ones((3, 1)))
+    out = bn.forward(np.full((3, 1), 2.0), training=False)  # the running statistics: μ_run = 0, σ²_run = 1
+    np.testing.assert_allclose(out, np.full((3, 1), 2.0 / np.sqrt(1 + bn.eps)))

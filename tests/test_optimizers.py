@@ -484,3 +484,47 @@ def test_errata_wording():
     prose = errata.prose(NOTE)
     assert "$t$是$\\beta$的指数" in prose and "$\\beta$的幂" not in prose
     assert "[1,M]" not in prose and "$M" not in prose and "为M" not in prose
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bad gradients never corrupt parameters: every optimizer refuses them, by name, before changing anything
+
+
+ALL_OPTIMIZERS = {"gd": lambda: GradientDescent(0.1), "momentum": lambda: Momentum(0.1),
+                  "rmsprop": lambda: RMSprop(0.1), "adam": lambda: Adam(0.1)}
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_gradient_is_refused_and_nothing_changes(name, bad):
+    opt = ALL_OPTIMIZERS[name]()
+    params = {"W": np.ones((2, 3)), "b": np.ones(2)}
+    dW = np.zeros((2, 3))
+    dW[0, 1] = dW[1, 2] = bad
+    with np.errstate(invalid="ignore"), pytest.raises(
+            ValueError, match=r"^grads\['W'\]: 2 个元素不是有限数\(NaN 或 ±inf\),一个参数也没有更新$"):
+        opt.step(params, {"b": np.ones(2), "W": dW})
+    np.testing.assert_array_equal(params["W"], np.ones((2, 3)))
+    np.testing.assert_array_equal(params["b"], np.ones(2))  # b, checked first, was not updated either
+    opt.step(params, {"W": np.ones((2, 3)), "b": np.ones(2)})  # and the optimizer still works
+    assert np.isfinite(params["W"]).all() and (params["W"] < 1).all()
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_wrong_types_name_the_argument(name):
+    opt = ALL_OPTIMIZERS[name]()
+    with pytest.raises(TypeError, match=r"^params: 需要以参数名为键的字典"):
+        opt.step(np.ones(2), {"W": np.ones(2)})
+    with pytest.raises(TypeError, match=r"^grads: 需要以参数名为键的字典.*得到 ndarray"):
+        opt.step({"W": np.ones(2)}, np.ones(2))
+    with pytest.raises(TypeError, match=r"^grads\['W'\]: dtype 应为 float64.*实际为 <U1"):
+        opt.step({"W": np.ones(2)}, {"W": np.array(["a", "b"])})
+    with pytest.raises(TypeError, match=r"^grads\['W'\]: dtype 应为 float32\(与 params\['W'\] 相同\),实际为 float64"):
+        opt.step({"W": np.ones(2, dtype=np.float32)}, {"W": np.ones(2)})
+
+
+@pytest.mark.parametrize("make", [GradientDescent, Momentum, RMSprop, Adam])
+@pytest.mark.parametrize("bad", ["0.1", b"0.1", True, np.True_])
+def test_learning_rate_must_be_a_number(make, bad):
+    with pytest.raises(TypeError, match=r"^alpha: 需要实数"):
+        make(bad)

@@ -1,0 +1,71 @@
+"""Every command the README shows is checked here, and every output it shows is what the command prints, so the
+README cannot drift from the project."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from tests.oracle import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def blocks(lang: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(rf"^```{lang}\n(.*?)^```$", README, flags=re.M | re.S)]
+
+
+def commands() -> list[tuple[str, list[str]]]:
+    """(command, the output lines shown under it as ``# …`` comments) for every line of every bash block."""
+    found: list[tuple[str, list[str]]] = []
+    for block in blocks("bash"):
+        for line in block.splitlines():
+            if line.startswith("# ") and found:
+                found[-1][1].append(line[2:])
+            elif line.strip():
+                found.append((line.strip(), []))
+    return found
+
+
+def ci_commands() -> list[str]:
+    return [ln.strip() for ln in (ROOT / ".ci/run").read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def test_readme_shows_commands():
+    assert len(commands()) >= 4
+
+
+@pytest.mark.parametrize("command, shown", commands(), ids=[c for c, _ in commands()])
+def test_command(command, shown):
+    if command == 'pip install -e ".[dev]" && mkdocs serve':
+        assert 'pip install -e ".[dev]"' in ci_commands()  # CI installs exactly so, on a fresh clone
+        site_tests = (ROOT / "tests/test_site.py").read_text(encoding="utf-8")
+        assert "def test_serve_re_tangles_when_a_note_changes" in site_tests  # mkdocs serve is driven by a test
+    elif command == "python tangle.py && pytest":
+        assert command in ci_commands()  # the gate CI runs
+    elif command.startswith("pytest "):
+        args = shlex.split(command)[1:]
+        out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                             cwd=ROOT, capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        collected = [ln for ln in out.stdout.splitlines() if "::" in ln]
+        assert len(collected) > 100 and not any(ln.startswith("tests/test_site.py") for ln in collected)
+    elif command.startswith(("python tangle.py ", "python fidelity.py")) and "--force" not in command:
+        args = shlex.split(command)
+        out = subprocess.run([sys.executable, *args[1:]], cwd=ROOT, capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.splitlines()[: len(shown)] == shown, f"README shows {shown}, the command prints {out.stdout!r}"
+    else:
+        pytest.fail(f"README shows a command that no test checks: {command}")
+
+
+def test_stale_message_shown_is_the_one_printed():
+    shown = [b.strip() for b in blocks("text") if "先运行 python tangle.py" in b]
+    assert shown == ["smln/ 与笔记不一致(smln/activations.py):先运行 python tangle.py"]
+    conftest = (ROOT / "tests/conftest.py").read_text(encoding="utf-8")
+    assert 'f"smln/ 与笔记不一致({\', \'.join(stale)}):先运行 python tangle.py"' in conftest
