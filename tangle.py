@@ -331,11 +331,21 @@ def scan_formulas(note: Note) -> list[TangleError]:
     return errors
 
 
+GENERATED_PAGE = "<!-- 此页由 smln_site.pages 生成,不是笔记 -->"
+
+
+def _is_generated_page(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.readline().decode("utf-8", "replace").strip() == GENERATED_PAGE
+
+
 def note_paths(root: Path) -> list[Path]:
+    """The notes: notes/**/*.md, less the site's generated pages (python -m smln_site.pages writes them there)."""
     notes_dir = root / "notes"
     if not notes_dir.is_dir():
         return []
-    return sorted((p for p in notes_dir.rglob("*.md") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+    return sorted((p for p in notes_dir.rglob("*.md") if p.is_file() and not _is_generated_page(p)),
+                  key=lambda p: p.relative_to(root).as_posix())
 
 
 def read_notes(root: Path) -> tuple[list[Note], list[TangleError]]:

@@ -48,6 +48,9 @@ def test_command(command, shown):
         assert "def test_serve_re_tangles_when_a_note_changes" in site_tests  # mkdocs serve is driven by a test
     elif command == "python tangle.py && pytest":
         assert command in ci_commands()  # the gate CI runs
+    elif command == "python -m smln_site.pages && zensical build --strict":
+        site_tests = (ROOT / "tests/test_site.py").read_text(encoding="utf-8")
+        assert '[sys.executable, "-m", "smln_site.pages"]' in site_tests and '[zensical, "build", "--strict"]' in site_tests
     elif command.startswith("pytest "):
         args = shlex.split(command)[1:]
         out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],

@@ -126,7 +126,7 @@ def visit(browser):
 def _copy_repo(tmp_path: Path) -> Path:
     """A copy of what building the site needs, so a test can change notes without touching the real repository."""
     repo = tmp_path / "repo"
-    for name in ("notes", "smln", "hooks", "tests", "original"):
+    for name in ("notes", "smln", "smln_site", "hooks", "tests", "original"):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
     for name in ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml"):
         shutil.copy(ROOT / name, repo / name)
@@ -326,3 +326,26 @@ def test_a_figure_that_fails_fails_the_build(tmp_path):
                           cwd=repo, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode != 0
     assert "图画坏了" in done.stdout + done.stderr
+
+
+def test_zensical_builds_the_same_site(tmp_path):
+    """Zensical (Material for MkDocs' successor) on the same mkdocs.yml: it has no hooks, so the pre-build step
+    tangles and writes the generated pages; the Markdown extension draws the formula badges, as under MkDocs."""
+    zensical = shutil.which("zensical", path=str(Path(sys.executable).parent))
+    if zensical is None:
+        _missing('zensical is not installed (pip install -e ".[zensical]")')
+    repo = _copy_repo(tmp_path)
+    pre = subprocess.run([sys.executable, "-m", "smln_site.pages"], cwd=repo, capture_output=True, text=True)
+    assert pre.returncode == 0, pre.stdout + pre.stderr
+    done = subprocess.run([zensical, "build", "--strict"], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    site = repo / "site"
+    for page in ("index.html", "01-activations/index.html", "02b-optimizers/index.html", "formulas/index.html",
+                 "original/index.html", "api/optim/index.html"):
+        assert (site / page).is_file(), page
+    chapter = (site / "02b-optimizers/index.html").read_text(encoding="utf-8")
+    assert chapter.count('class="original"') >= 8 and chapter.count('class="smln-figure"') >= 3
+    assert 'id="adam-w"' in chapter and 'href="../formulas/#adam-w"' in chapter and 'id="errata-e8"' in chapter
+    assert "smln.optim.Adam" in (site / "api/optim/index.html").read_text(encoding="utf-8")
+    notes = lambda root: [p.relative_to(root) for p in tangle.note_paths(root)]  # noqa: E731
+    assert notes(repo) == notes(ROOT)  # the pages it wrote into notes/ are not notes

@@ -1,0 +1,49 @@
+"""MkDocs hooks for the smln site: the part of the site that needs MkDocs itself. Everything else lives in the
+package ``smln_site`` (a Markdown extension and page generators that Zensical can use too).
+
+* ``on_pre_build``: run ``tangle.py`` (so ``mkdocs serve`` re-tangles when a note changes; tangling writes only
+  what changed, so this cannot loop) and forget the imported ``smln`` modules, so the figures drawn during the
+  build use the code just tangled.
+* ``on_files``: add the generated pages 公式与测试 (``formulas.md``) and 原文对照 (``original.md``) without writing
+  them anywhere (a copy left in ``notes/`` by ``python -m smln_site.pages`` is replaced).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import tangle  # noqa: E402  (the repository root is on sys.path only now)
+from smln_site import pages  # noqa: E402
+
+
+def on_pre_build(config) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = tangle.main([], root=ROOT)
+    if code != 0:
+        raise PluginError(f"tangle.py 拒绝生成 smln/:\n{err.getvalue()}")
+    for name in [m for m in sys.modules if m == "smln" or m.startswith("smln.")]:
+        del sys.modules[name]
+
+
+def on_files(files, config):
+    try:
+        generated = pages.generated(ROOT)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
+    for name, text in generated.items():
+        existing = files.get_file_from_path(name)
+        if existing is not None:
+            files.remove(existing)
+        files.append(File.generated(config, name, content=text))
+    return files

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Mutation testing of the generated package: does the suite notice when the code is subtly wrong?
+
+Each mutant is one small change to one module of ``smln/`` — an operator swapped (``+``/``-``, ``*``/``/``,
+``<``/``<=``, ``and``/``or``), a ``not`` dropped, a number nudged (a default such as ``eps=1e-8``, a constant such
+as ``0.5``), ``True``/``False`` flipped, a ``return x`` turned into ``return None`` — written into a copy of the
+repository, where the module's tests run against it. A mutant the tests fail on is *killed*; one they pass on has
+*survived*, and is either a missing test or an equivalent change (which the report must argue).
+
+    python scripts/mutate.py                 # every module, 2 workers
+    python scripts/mutate.py --module optim  # one module
+    python scripts/mutate.py --list          # the mutants, without running them
+    python scripts/mutate.py --json out.json
+
+The copy's ``smln/`` no longer matches its notes, so the runs set ``SMLN_MUTANT=1``, which tells
+``tests/conftest.py`` to skip its stale-code check; nothing else reads it. Docstrings, messages and the figures'
+module ``plotting.py`` are not mutated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIP = {"plotting.py"}  # draws figures; what it draws is looked at, not asserted
+# the tests that exercise each module (the doctests of the notes run for every module)
+TESTS = {
+    "__init__": ["tests/test_package.py"],
+    "_checks": ["tests"],
+    "activations": ["tests/test_activations.py"],
+    "autodiff": ["tests/test_gradient_descent.py"],
+    "batches": ["tests/test_optimizers.py"],
+    "batchnorm": ["tests/test_batchnorm.py"],
+    "deep": ["tests/test_gradient_descent.py"],
+    "optim": ["tests/test_optimizers.py", "tests/test_gradient_descent.py", "tests/test_batchnorm.py"],
+    "schedules": ["tests/test_optimizers.py"],
+}
+BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
+          ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv}
+CMPOPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
+          ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+@dataclass
+class Mutant:
+    module: str
+    line: int
+    change: str
+    status: str = "not run"  # killed | survived | error
+
+    @property
+    def label(self) -> str:
+        return f"smln/{self.module}.py:{self.line}: {self.change}"
+
+
+def _is_docstring(node: ast.AST, parents: dict) -> bool:
+    parent = parents.get(node)
+    return isinstance(parent, ast.Expr) and isinstance(getattr(parents.get(parent), "body", [None])[0], ast.Expr) \
+        and parents.get(parent).body[0] is parent
+
+
+def _in_message(node: ast.AST, parents: dict) -> bool:
+    """Inside an f-string or the arguments of a raise: the wording of an error, not its logic."""
+    p = parents.get(node)
+    while p is not None:
+        if isinstance(p, (ast.JoinedStr, ast.Raise)):
+            return True
+        p = parents.get(p)
+    return False
+
+
+def mutations(tree: ast.Module):
+    """(node path, description, apply) for every mutation of a module: apply(copy_of_node) → mutated node."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if _in_message(node, parents):
+            continue
+        if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
+            new = BINOPS[type(node.op)]
+            yield node, f"{type(node.op).__name__} → {new.__name__}", lambda n, new=new: setattr(n, "op", new())
+        elif isinstance(node, ast.AugAssign) and type(node.op) in BINOPS:
+            new = BINOPS[type(node.op)]
+            yield node, f"{type(node.op).__name__}= → {new.__name__}=", lambda n, new=new: setattr(n, "op", new())
+        elif isinstance(node, ast.Compare):
+            for k, op in enumerate(node.ops):
+                if type(op) in CMPOPS:
+                    new = CMPOPS[type(op)]
+
+                    def swap(n, k=k, new=new):
+                        n.ops[k] = new()
+                    yield node, f"{type(op).__name__} → {new.__name__}", swap
+        elif isinstance(node, ast.BoolOp):
+            new = ast.Or if isinstance(node.op, ast.And) else ast.And
+            yield node, f"{type(node.op).__name__} → {new.__name__}", lambda n, new=new: setattr(n, "op", new())
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
+            yield node, f"drop {type(node.op).__name__}", "unwrap"
+        elif isinstance(node, ast.Constant) and not _is_docstring(node, parents):
+            v = node.value
+            if isinstance(v, bool):
+                yield node, f"{v} → {not v}", lambda n: setattr(n, "value", not n.value)
+            elif isinstance(v, int):
+                yield node, f"{v} → {v + 1}", lambda n: setattr(n, "value", n.value + 1)
+            elif isinstance(v, float):
+                new = v * 2 if v else 1.0
+                yield node, f"{v!r} → {new!r}", lambda n, new=new: setattr(n, "value", new)
+        elif isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            yield node, "return … → return None", lambda n: setattr(n, "value", None)
+
+
+def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
+    """Every mutant of one module, with its source."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    found = []
+    for index, (node, change, apply) in enumerate(list(mutations(tree))):
+        mutated = copy.deepcopy(tree)
+        target = [n for n in ast.walk(mutated)][[n for n in ast.walk(tree)].index(node)]
+        if apply == "unwrap":
+            parents = {c: p for p in ast.walk(mutated) for c in ast.iter_child_nodes(p)}
+            parent = parents[target]
+            for field, value in ast.iter_fields(parent):
+                if value is target:
+                    setattr(parent, field, target.operand)
+                elif isinstance(value, list) and target in value:
+                    value[value.index(target)] = target.operand
+        else:
+            apply(target)
+        ast.fix_missing_locations(mutated)
+        try:
+            code = ast.unparse(mutated)
+            compile(code, str(path), "exec")
+        except (SyntaxError, ValueError):
+            continue
+        found.append((Mutant(path.stem, node.lineno, change), code))
+        del index
+    return found
+
+
+def run(mutant: Mutant, code: str, base: Path) -> str:
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
+        repo = Path(tmp)
+        for name in ("smln", "tests", "notes", "original"):
+            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "assets", "api"))
+        for name in ("tangle.py", "fidelity.py", "pyproject.toml"):
+            shutil.copy(ROOT / name, repo / name)
+        (repo / "smln" / f"{mutant.module}.py").write_text(code, encoding="utf-8")
+        env = {**os.environ, "SMLN_MUTANT": "1", "HYPOTHESIS_PROFILE": "mutation", "PYTHONDONTWRITEBYTECODE": "1"}
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", "-m", "not site",
+               *TESTS.get(mutant.module, ["tests"]), "tests/test_examples.py"]
+        try:
+            done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            return "killed"  # a mutant that hangs the suite is caught (by the time limit)
+        if done.returncode == 0:
+            return "survived"
+        return "killed" if done.returncode == 1 else "error"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--module", action="append", help="only this module of smln/ (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the mutants without running them")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write every mutant and its status here")
+    args = parser.parse_args(argv)
+    paths = [p for p in sorted((ROOT / "smln").glob("*.py")) if p.name not in SKIP
+             and (not args.module or p.stem in args.module)]
+    todo = [m for p in paths for m in mutants_of(p)]
+    if args.list:
+        for m, _ in todo:
+            print(m.label)
+        print(f"{len(todo)} mutants", file=sys.stderr)
+        return 0
+    base = Path(tempfile.mkdtemp(prefix="smln-mutants-"))
+    try:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for k, (m, status) in enumerate(zip((m for m, _ in todo),
+                                                pool.map(lambda mc: run(mc[0], mc[1], base), todo), strict=True)):
+                m.status = status
+                print(f"[{k + 1}/{len(todo)}] {status:8} {m.label}", flush=True)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    mutants = [m for m, _ in todo]
+    print("\nmodule          killed / total   score")
+    for module in dict.fromkeys(m.module for m in mutants):
+        mine = [m for m in mutants if m.module == module]
+        killed = sum(m.status == "killed" for m in mine)
+        print(f"{module:15} {killed:6} / {len(mine):<5}  {killed / len(mine):6.1%}")
+    killed = sum(m.status == "killed" for m in mutants)
+    print(f"{'all':15} {killed:6} / {len(mutants):<5}  {killed / max(len(mutants), 1):6.1%}")
+    survivors = [m for m in mutants if m.status != "killed"]
+    if survivors:
+        print("\nnot killed:")
+        for m in survivors:
+            print(f"  {m.status:8} {m.label}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(m) for m in mutants], ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

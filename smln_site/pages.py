@@ -1,0 +1,168 @@
+"""The site's generated pages, as Markdown: 公式与测试 (formulas.md) and 原文对照 (original.md).
+
+MkDocs adds them through ``hooks/mkdocs_hooks.py`` without writing them anywhere. Zensical, which has no hooks, gets
+them from the pre-build step ``python -m smln_site.pages``: it tangles the notes and writes both pages into
+``notes/`` (ignored by git), like the hook does at every build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from smln_site.index import _tangle, build_index
+
+KIND_NAMES = {"display": "行间公式", "inline": "行内公式", "code": "伪代码", "table": "数值表", "example": "数值例子"}
+PAGES = {"formulas.md": "formulas_page", "original.md": "original_page"}
+
+
+def _fidelity(root: Path):
+    _tangle(root)  # puts the repository root on sys.path
+    import fidelity
+
+    return fidelity
+
+
+def formulas_page(root: Path) -> str:
+    """公式与测试: every formula with its note, its LaTeX, the API objects that implement it and its tests."""
+    index = build_index(root)
+    by_note: dict[str, list] = defaultdict(list)
+    for fm in index.formulas.values():
+        by_note[fm.note].append(fm)
+    tested = sum(1 for fid in index.formulas if index.tests.get(fid))
+    lines = [
+        "# 公式与测试",
+        "",
+        f"笔记中共有 **{len(index.formulas)}** 个带 ID 的公式,其中 **{tested}** 个有测试检验"
+        f"(`tests/test_formula_coverage.py` 要求全部都有)。每个公式下面列出实现它的代码和检验它的测试;"
+        "展开测试可以看到它的源代码。测试的标准答案独立于实现:能解析的公式由 SymPy 从笔记的 LaTeX 直接读出,"
+        "其余的在测试中用 SymPy 手工构造,或用闭式解、穷举、中心差分检验。",
+        "",
+    ]
+    for note, fms in by_note.items():
+        doc = note.removeprefix("notes/")
+        title = next((ln[2:].strip() for ln in (root / note).read_text(encoding="utf-8").splitlines()
+                      if ln.startswith("# ")), doc)
+        lines += [f"## {title}", ""]
+        for fm in fms:
+            lines += [f"### {fm.id} {{ #{fm.id} }}", ""]
+            meta = [f"[{doc}:{fm.line}]({doc}#{fm.id})", KIND_NAMES.get(fm.kind, fm.kind)]
+            meta += [f"[`{obj}`][{obj}]" for obj in index.api.get(fm.id, [])]
+            meta += [f"[勘误 {e}]({doc}#errata-{e.lower()})" for e in index.errata.get(fm.id, [])]
+            lines += [" · ".join(meta), ""]
+            if fm.kind in ("display", "inline"):
+                lines += ["$$", fm.latex, "$$", ""]
+            else:
+                lang = {"example": "pycon", "table": "markdown"}.get(fm.kind, "text")
+                lines += [f"```{lang}", fm.latex, "```", ""]
+            for ref in index.tests.get(fm.id, []):
+                lines += [f'??? success "`{ref.label}`"', "", "    ```python"]
+                lines += [f"    {ln}" if ln else "" for ln in ref.source.splitlines()]
+                lines += ["    ```", ""]
+    return "\n".join(lines)
+
+
+def _heading_above(root: Path, note: str, line: int) -> str | None:
+    """The anchor of the heading a note line sits under."""
+    from pymdownx.slugs import slugify
+
+    lines = (root / note).read_text(encoding="utf-8").splitlines()[:line]
+    for text in reversed(lines):
+        h = _tangle(root).HEADING_RE.match(text)
+        if h and h.group("text") and len(h.group("hashes")) > 1:
+            return slugify(case="lower")(h.group("text").strip(), "-")
+    return None
+
+
+def original_page(root: Path) -> str:
+    """原文对照: the original, section by section, against the notes (the comparison tests/test_fidelity.py makes)."""
+    fidelity = _fidelity(root)
+    sections, problems = fidelity.compare(root)
+    if problems:
+        raise ValueError("原文块的标记有错误:\n" + "\n".join(problems))
+    carried = [s for s in sections if s.note]
+    units = [u for s in carried for u in s.units if u.kind in ("sentence", "item")]
+    kept = sum(1 for u in units if u.status in ("kept", "changed"))
+    pending = [s for s in sections if s.pending]
+    lines = [
+        "# 原文对照",
+        "",
+        "本项目保留原始笔记(仓库里的 `original/SuperMachineLearningNotes.md`,一字未改):每一节原文都在对应的笔记里,"
+        "放在左侧带竖线的**原文块**中;原文的错误逐条改正,每处改动都是一条[勘误](errata.md)。"
+        "本页由 `fidelity.py` 在构建网站时生成,与测试 `tests/test_fidelity.py` 做的是同一个比较:"
+        "把原文的每一节拆成句子、公式、列表项、表格行、代码行和链接,逐个在笔记的原文块里查找。",
+        "",
+        f"已写成笔记的 {len(carried)} 个原文小节共有 {len(units)} 个句子和列表项,其中 **{kept}** 个保留在笔记中"
+        f"({kept / max(len(units), 1):.0%}),其余的引在勘误里;还有 **{len(pending)}** 个原文小节待写。",
+        "",
+        "| 原文小节 | 在笔记中 | 保留 | 按勘误改动 | 引在勘误中 | 公式 | 勘误 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for s in sections:
+        title = s.title.replace("|", "\\|")
+        if s.omitted:
+            lines.append(f"| {title} | 略去:{s.omitted} | | | | | |")
+            continue
+        if s.pending:
+            lines.append(f"| {title} | *待写* | | | | {s.total('formula')} | |")
+            continue
+        doc = s.note.removeprefix("notes/")
+        where = next((u.where for u in s.units if u.where), "")
+        anchor = _heading_above(root, s.note, int(where.rsplit(":", 1)[1])) if where else None
+        link = f"[{doc}]({doc}#{anchor})" if anchor else f"[{doc}]({doc})"
+        formulas = f"{s.count('kept', 'changed', kind='formula')}/{s.total('formula')}"
+        errata = "、".join(f"[{e}]({doc}#errata-{e.lower()})" for e in s.errata)
+        lines.append(f"| {title} | {link} | {s.count('kept')}/{s.total()} | {s.count('changed')} | "
+                     f"{s.count('erratum')} | {formulas} | {errata} |")
+    lines += ["", "「保留」与「按勘误改动」数的是原文的单元(句子、公式、列表项、表格行、代码行、链接);"
+              "「公式」一栏是带关系式(=、:=、≤ 等)的公式中保留下来的个数,每个都有公式 ID 和测试。"
+              "「待写」的小节还没有笔记,随着章节写成,这个列表会变短,最后为空。", ""]
+    if pending:
+        lines += ["## 待写的原文小节", "", "、".join(s.title for s in pending), ""]
+    lines += ["## 原文与笔记中的位置", ""]
+    for s in carried:
+        lines += [f'??? quote "{s.title}"', ""]
+        for u in s.units:
+            where = f" — `{u.where}`" if u.where else ""
+            mark = {"kept": "✓", "changed": "✎", "erratum": "✗"}.get(u.status, "?")
+            errata = f"({'、'.join(u.errata)})" if u.errata else ""
+            lines.append(f"    - {mark} {fidelity.KIND_NAMES[u.kind]}:`{u.text.replace('`', '')}`{where}{errata}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def generated(root: Path) -> dict[str, str]:
+    """Every generated page: its path under notes/ and its Markdown."""
+    return {name: globals()[fn](root) for name, fn in PAGES.items()}
+
+
+def prebuild(root: Path) -> int:
+    """Tangle the notes (as the MkDocs hook does before each build), then write the generated pages into notes/."""
+    tangle = _tangle(root)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = tangle.main([], root=root)
+    if code != 0:
+        sys.stderr.write(err.getvalue())
+        return code
+    for name, text in generated(root).items():
+        path = root / "notes" / name
+        text = f"{tangle.GENERATED_PAGE}\n{text}"
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m smln_site.pages", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd())
+    args = parser.parse_args(argv)
+    return prebuild(args.root.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
