@@ -226,6 +226,20 @@ def test_formula_test_link_leads_to_existing_tests(server, visit):
     assert "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha" in labels
 
 
+def test_inline_formula_mark_reveals_its_links_on_focus(server, visit):
+    page = visit.open(f"{server}/02b-optimizers/")
+    ref = page.locator('span.formula-ref[id="mom-v"]')
+    links = ref.locator(".formula-links")
+    assert not links.is_visible()  # a small mark in the sentence, nothing more
+    assert ref.locator(".formula-mark").inner_text().strip() == "#"
+    ref.locator(".formula-mark").focus()  # keyboard reachable: it is a link with tabindex
+    assert links.is_visible()
+    assert "✓ 3 个测试" in links.inner_text() and "Momentum" in links.inner_text()
+    href = links.locator(".formula-tests").get_attribute("href")
+    assert href.endswith("formulas/#mom-v")
+    assert not visit.errors, visit.errors
+
+
 def test_original_text_is_marked_and_compared(server, visit):
     import fidelity
 
