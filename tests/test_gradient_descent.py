@@ -316,7 +316,17 @@ def _combine(children):
         return st.tuples(children, children).map(
             lambda ts: (op_sym(ts[0][0], ts[1][0]), lambda v, f=ts[0][1], g=ts[1][1]: op_val(f(v), g(v))))
 
+    def with_number(op_sym, op_val):  # a plain float on one side: Value's reflected operators (k - p is __rsub__)
+        return st.tuples(children, st.floats(-3, 3, allow_nan=False)).map(
+            lambda t: (op_sym(t[0][0], sympy.Float(t[1])), lambda v, f=t[0][1], k=t[1]: op_val(f(v), k)))
+
     return st.one_of(
+        with_number(lambda p, k: k + p, lambda p, k: k + p),
+        with_number(lambda p, k: k - p, lambda p, k: k - p),
+        with_number(lambda p, k: p - k, lambda p, k: p - k),
+        with_number(lambda p, k: k * p, lambda p, k: k * p),
+        with_number(lambda p, k: k / (p**2 + 1), lambda p, k: k / (p**2 + 1)),
+        unary(lambda p: -p, lambda p: -p),
         binary(lambda p, q: p + q, lambda p, q: p + q),
         binary(lambda p, q: p - q, lambda p, q: p - q),
         binary(lambda p, q: p * q, lambda p, q: p * q),
@@ -376,8 +386,26 @@ def test_ten_thousand_deep_chain_back_propagates():
 def test_value_rejects_non_numbers():
     with pytest.raises(TypeError, match="data: 需要实数"):
         Value("3")
-    with pytest.raises(ValueError, match="log: 需要正数"):
-        Value(-1.0).log()
+    for bad in (-1.0, 0.0):  # log is defined for positive numbers only: 0 is outside too
+        with pytest.raises(ValueError, match="log: 需要正数"):
+            Value(bad).log()
+
+
+@pytest.mark.parametrize("make, value, grad", [
+    (lambda x: 2 - x, -1.0, -1.0), (lambda x: 2 + x, 5.0, 1.0), (lambda x: 2 * x, 6.0, 2.0),
+    (lambda x: 6 / x, 2.0, -6 / 9), (lambda x: x - 2, 1.0, 1.0), (lambda x: -x, -3.0, -1.0)])
+def test_numbers_on_either_side(make, value, grad):
+    """2 - x, 2 + x, 2 * x, 6 / x at x = 3: each value and gradient, by hand."""
+    x = Value(3.0)
+    y = make(x)
+    y.backward()
+    assert (y.data, x.grad) == pytest.approx((value, grad))
+
+
+def test_repr_shows_value_and_gradient():
+    x = Value(2.5)
+    (x * 4).backward()
+    assert repr(x) == "Value(data=2.5, grad=4)"
     with pytest.raises(TypeError, match="指数 k"):
         Value(2.0) ** Value(2.0)
 

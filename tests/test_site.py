@@ -86,8 +86,8 @@ def browser():
 class Visit:
     """A browser context that blocks and counts every request leaving localhost, and records console errors."""
 
-    def __init__(self, browser, **options):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+    def __init__(self, browser, width=1280, **options):
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, **options)
         self.outside: list[str] = []
         self.errors: list[str] = []
         self.context.route("**/*", self._route)
@@ -240,6 +240,66 @@ def test_inline_formula_mark_reveals_its_links_on_focus(server, visit):
     assert not visit.errors, visit.errors
 
 
+CHAPTERS = ["01-activations", "02-gradient-descent", "02b-optimizers"]
+CODE_SHARE = """() => {
+    const article = document.querySelector("article").getBoundingClientRect().height;
+    let code = 0;
+    document.querySelectorAll("article details.smln-code").forEach(d => code += d.getBoundingClientRect().height);
+    return code / article;
+}"""
+
+
+def _tangled_blocks(chapter: str) -> list[str]:
+    note = tangle.read_note(ROOT / f"notes/{chapter}.md", ROOT)
+    return [f.text.rstrip("\n") for f in note.fences if (f.title or "").startswith("smln/")]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_pages_read_as_notes_code_one_click_away(server, browser, chapter):
+    with Visit(browser) as visit:
+        page = visit.open(f"{server}/{chapter}/")
+        blocks = page.locator("article details.smln-code")
+        assert blocks.count() == len(_tangled_blocks(chapter)) > 0
+        share = page.evaluate(CODE_SHARE)
+        print(f"{chapter}: tangled code takes {share:.1%} of the article at 1280 px")
+        assert share <= 0.20
+        page.locator(".smln-show-code input").check()  # 显示全部代码
+        assert all(page.evaluate("[...document.querySelectorAll('details.smln-code')].map(d => d.open)"))
+        shown = page.evaluate("[...document.querySelectorAll('details.smln-code pre code')].map(c => c.textContent)")
+        assert [t.rstrip("\n") for t in shown] == _tangled_blocks(chapter)  # exactly what tangle.py writes
+        tangled = "\n".join((ROOT / p).read_text(encoding="utf-8") for p in sorted((ROOT / "smln").glob("*.py")))
+        assert all(t.rstrip("\n") in tangled for t in shown)
+        # docstring links are links, and the text stays the text
+        link = page.locator("details.smln-code a.smln-doclink").first
+        assert link.count() == 1 and link.get_attribute("href").split("#")[-1] in link.inner_text()
+        wide = page.evaluate("[...document.querySelectorAll('article pre > code')]"
+                             ".filter(c => c.scrollWidth > c.clientWidth + 1).length")
+        assert wide == 0, f"{wide} code blocks are cut off at the right"
+        page2 = visit.open(f"{server}/{CHAPTERS[(CHAPTERS.index(chapter) + 1) % 3]}/")  # the choice is remembered
+        assert page2.locator(".smln-show-code input").is_checked()
+        assert all(page2.evaluate("[...document.querySelectorAll('details.smln-code')].map(d => d.open)"))
+        assert not visit.errors, visit.errors
+
+
+@pytest.mark.parametrize("chapter", [*CHAPTERS, "original", "formulas", "errata", ""])
+def test_no_horizontal_scrolling_on_a_phone(server, browser, chapter):
+    with Visit(browser, width=390) as visit:
+        page = visit.open(f"{server}/{chapter}/" if chapter else f"{server}/")
+        for show in (False, True):
+            page.evaluate(f"document.querySelectorAll('details').forEach(d => d.open = {'true' if show else 'false'})")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"/{chapter}/ scrolls sideways by {overflow}px at 390 px (code shown: {show})"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_table_of_contents_lists_every_section(server, visit, chapter):
+    page = visit.open(f"{server}/{chapter}/")
+    headings = page.evaluate("[...document.querySelectorAll('article h2[id], article h3[id]')].map(h => h.id)")
+    toc = page.evaluate("[...document.querySelectorAll('nav.md-nav--secondary a.md-nav__link')]"
+                        ".map(a => decodeURIComponent(a.hash.slice(1)))")
+    assert headings and set(headings) <= set(toc), set(headings) - set(toc)
+
+
 def test_original_text_is_marked_and_compared(server, visit):
     import fidelity
 
@@ -262,6 +322,10 @@ def test_original_text_is_marked_and_compared(server, visit):
 def test_screenshots(server, browser, tmp_path):
     SCREENSHOTS = Path(os.environ.get("SMLN_SCREENSHOTS") or tmp_path)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        with Visit(browser, width=390, color_scheme=scheme) as visit:
+            page = visit.open(f"{server}/02b-optimizers/")
+            page.screenshot(path=str(SCREENSHOTS / f"chapter-390-{scheme}.png"), full_page=False)
     for scheme in ("light", "dark"):
         with Visit(browser, color_scheme=scheme) as visit:
             shots = {"home": "/", "chapter": "/02b-optimizers/", "api": "/api/optim/"} if scheme == "light" else {

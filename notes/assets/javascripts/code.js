@@ -1,0 +1,65 @@
+// 折叠的代码块(smln_site.codefold):页面顶部的"显示全部代码"开关一次打开或折叠全部,选择记在 localStorage 里;
+// 代码里文档字符串的 Markdown 链接([gd-l2-loss](../02-gradient-descent.md#gd-l2-loss))变成可点的链接,文字不变
+// (所以打开后的代码与 smln/ 中的文件一字不差,复制的也是它)。
+(function () {
+  var KEY = "smln.showCode";
+  var DOC_LINK = /\[([^\]\n]+)\]\(((?:\.\.\/)*)([\w.\/-]*?)\.md#([^)\s]+)\)/g;
+
+  function siteRoot() {
+    var config = document.getElementById("__config");
+    var base = config ? JSON.parse(config.textContent).base : ".";
+    return new URL(base.replace(/\/?$/, "/"), location.href);
+  }
+
+  function linkify(code, root) {
+    var here = location.pathname.replace(/\/$/, "").split("/").pop() || "index";
+    var walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+    var nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    nodes.forEach(function (node) {
+      var text = node.nodeValue, last = 0, m, frag = null;
+      DOC_LINK.lastIndex = 0;
+      while ((m = DOC_LINK.exec(text))) {
+        frag = frag || document.createDocumentFragment();
+        frag.appendChild(document.createTextNode(text.slice(last, m.index)));
+        var note = m[3].split("/").pop() || "index";
+        var a = document.createElement("a");
+        a.className = "smln-doclink";
+        a.href = note === here ? "#" + m[4] : new URL((note === "index" ? "" : note + "/") + "#" + m[4], root).href;
+        a.textContent = m[0];
+        frag.appendChild(a);
+        last = m.index + m[0].length;
+      }
+      if (frag) {
+        frag.appendChild(document.createTextNode(text.slice(last)));
+        node.parentNode.replaceChild(frag, node);
+      }
+    });
+  }
+
+  function apply(show) {
+    document.querySelectorAll("details.smln-code").forEach(function (d) { d.open = show; });
+  }
+
+  document$.subscribe(function () {
+    var blocks = document.querySelectorAll("details.smln-code");
+    var heading = document.querySelector("article h1");
+    if (!blocks.length || !heading) return;
+    var root = siteRoot();
+    blocks.forEach(function (d) { d.querySelectorAll("code").forEach(function (c) { linkify(c, root); }); });
+    var show = localStorage.getItem(KEY) === "1";
+    var label = document.createElement("label");
+    label.className = "smln-show-code";
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = show;
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" 显示全部代码(" + blocks.length + " 段)"));
+    heading.insertAdjacentElement("afterend", label);
+    box.addEventListener("change", function () {
+      localStorage.setItem(KEY, box.checked ? "1" : "0");
+      apply(box.checked);
+    });
+    apply(show);
+  });
+})();

@@ -1,0 +1,92 @@
+"""A Python-Markdown extension: on the page, a tangled code block (``title="smln/…"``) is folded to one line — its
+file, the signatures it defines and the formulas it implements — with the whole block one click away.
+
+The note is read as notes, prose and formulas first (a tangled block is mostly argument checks and NumPy-style
+docstrings, which belong on the API pages); the block itself is unchanged, so opening it shows exactly what
+``tangle.py`` writes into ``smln/``, and its copy button copies all of it. A page-level switch "显示全部代码"
+(``assets/javascripts/code.js``) opens every block and is remembered.
+
+    markdown_extensions:
+      - smln_site.codefold
+
+Rendered as a collapsed ``pymdownx.details`` block of type ``smln-code``; only the page's HTML changes, never the
+note's text.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from markdown import Extension
+from markdown.preprocessors import Preprocessor
+
+FENCE_RE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+TITLE_RE = re.compile(r"""(?:^|[\s{])title=(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
+DOC_LINK_RE = re.compile(r"\[(?P<id>[a-z][a-z0-9-]*)\]\((?:\.\./)*[\w./-]*\.md#(?P=id)\)")
+MAX_FORMULAS = 8
+
+
+def _signature(node: ast.AST) -> str:
+    if isinstance(node, ast.ClassDef):
+        bases = ", ".join(ast.unparse(b) for b in node.bases)
+        return f"class {node.name}({bases})" if bases else f"class {node.name}"
+    args = ast.unparse(node.args)
+    return f"def {node.name}({args})"
+
+
+def summary(target: str, code: str) -> str:
+    """``smln/optim.py`` · `class Adam(Optimizer)` · … · 公式 adam-v、adam-s …, as one Markdown line."""
+    parts = [f"`{target}`"]
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # tangle.py reports it; the page still shows the block
+        tree = ast.Module(body=[], type_ignores=[])
+    public = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+    parts += [f"`{_signature(n)}`" for n in public]
+    if not public:
+        parts.append("模块的开头(导入与说明)" if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body)
+                     else "辅助代码")
+    ids = list(dict.fromkeys(m.group("id") for m in DOC_LINK_RE.finditer(code)))
+    if ids:
+        shown = "、".join(f"[{i}](#{i})" for i in ids[:MAX_FORMULAS])
+        parts.append("公式 " + shown + ("……" if len(ids) > MAX_FORMULAS else ""))
+    return " · ".join(parts).replace('"', "'")
+
+
+class FoldTangledBlocks(Preprocessor):
+    def run(self, lines):
+        out, i = [], 0
+        while i < len(lines):
+            m = FENCE_RE.match(lines[i])
+            title = TITLE_RE.search(m.group("info")) if m and "`" not in m.group("info") else None
+            target = (title.group("dq") or title.group("sq")) if title else None
+            if not m:
+                out.append(lines[i])
+                i += 1
+                continue
+            close = re.compile("^" + re.escape(m.group("fence")[0]) + "{" + str(len(m.group("fence"))) + r",}\s*$")
+            j = i + 1
+            while j < len(lines) and not close.match(lines[j]):
+                j += 1
+            block = lines[i:j + 1]
+            if target and target.startswith("smln/") and target.endswith(".py") and j < len(lines):
+                code = "\n".join(lines[i + 1:j])
+                out += [f'??? smln-code "{summary(target, code)}"', ""]
+                out += [f"    {line}" if line else "" for line in block]
+                out.append("")
+            else:
+                out += block
+            i = j + 1
+        return out
+
+
+class CodeFoldExtension(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
+        # after whitespace is normalised (30), before superfences stashes the fences (25)
+        md.preprocessors.register(FoldTangledBlocks(md), "smln_codefold", 28)
+        md.registerExtension(self)
+
+
+def makeExtension(**kwargs):  # noqa: N802
+    return CodeFoldExtension(**kwargs)
