@@ -148,13 +148,21 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     return found
 
 
+COPIED = (("smln", "tests", "notes", "original"), ("tangle.py", "fidelity.py", "pyproject.toml"))
+
+
+def snapshot(src: Path, dst: Path) -> Path:
+    """What the tests need, copied once: later edits of the working tree do not leak into the runs."""
+    for name in COPIED[0]:
+        shutil.copytree(src / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "assets", "api", ".*"))
+    for name in COPIED[1]:
+        shutil.copy(src / name, dst / name)
+    return dst
+
+
 def run(mutant: Mutant, code: str, base: Path) -> str:
     with tempfile.TemporaryDirectory(dir=base) as tmp:
-        repo = Path(tmp)
-        for name in ("smln", "tests", "notes", "original"):
-            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "assets", "api"))
-        for name in ("tangle.py", "fidelity.py", "pyproject.toml"):
-            shutil.copy(ROOT / name, repo / name)
+        repo = snapshot(base / "snapshot", Path(tmp))
         (repo / "smln" / f"{mutant.module}.py").write_text(code, encoding="utf-8")
         env = {**os.environ, "SMLN_MUTANT": "1", "HYPOTHESIS_PROFILE": "mutation", "PYTHONDONTWRITEBYTECODE": "1"}
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", "-m", "not site",
@@ -175,15 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write every mutant and its status here")
     args = parser.parse_args(argv)
-    paths = [p for p in sorted((ROOT / "smln").glob("*.py")) if p.name not in SKIP
+    base = Path(tempfile.mkdtemp(prefix="smln-mutants-"))
+    source = snapshot(ROOT, base / "snapshot")
+    paths = [p for p in sorted((source / "smln").glob("*.py")) if p.name not in SKIP
              and (not args.module or p.stem in args.module)]
     todo = [m for p in paths for m in mutants_of(p)]
     if args.list:
         for m, _ in todo:
             print(m.label)
         print(f"{len(todo)} mutants", file=sys.stderr)
+        shutil.rmtree(base, ignore_errors=True)
         return 0
-    base = Path(tempfile.mkdtemp(prefix="smln-mutants-"))
     try:
         with ThreadPoolExecutor(args.jobs) as pool:
             for k, (m, status) in enumerate(zip((m for m, _ in todo),

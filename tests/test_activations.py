@@ -270,3 +270,12 @@ def test_errata_wording():
     text = errata.prose("notes/01-activations.md")
     assert "温度性" not in text
     assert "训练的效率和稳定性" in text
+
+
+@pytest.mark.parametrize("slope", [0.0, 1.0])
+def test_leaky_relu_slope_bounds_are_allowed(slope):
+    """[0, 1] is closed: slope 0 is ReLU itself, slope 1 the identity."""
+    z = np.array([-2.0, -0.5, 0.0, 3.0])
+    expected = act.relu(z) if slope == 0 else z
+    np.testing.assert_array_equal(act.leaky_relu(z, slope), expected)
+    np.testing.assert_array_equal(act.leaky_relu_grad(z, slope), np.where(z > 0, 1.0, slope))
