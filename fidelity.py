@@ -51,6 +51,10 @@ SECTIONS = {
     "Adma": "notes/02b-optimizers.md",
     "学习率衰减": "notes/02b-optimizers.md",
     "批量归一化": "notes/02b-optimizers.md",
+    "参数": "notes/03-parameters.md",
+    "可学习参数和超参数": "notes/03-parameters.md",
+    "参数初始化": "notes/03-parameters.md",
+    "超参数调优": "notes/03-parameters.md",
 }
 
 # deliberate omissions: whole sections of the original, with the reason each is left out
@@ -138,6 +142,10 @@ def norm_tex(tex: str) -> str:
     return re.sub(r"\s", "", tex).rstrip(".,;")
 
 
+def code_key(line: str) -> str:
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", line))
+
+
 def holes(text: str) -> str:
     """The text with every formula replaced by ∎."""
     return MATH_RE.sub(HOLE, text)
@@ -180,6 +188,11 @@ def is_statement(tex: str) -> bool:
 # Reading the original
 
 
+def _is_row(line: str) -> bool:
+    """A table row: a "|" outside the formulas (``$p(y=1|x)$`` alone is not one)."""
+    return "|" in MATH_RE.sub("", line)
+
+
 def _blocks(lines: list[str]):
     """(kind, text) pieces of a section body: code lines, table rows, list items, paragraphs."""
     i, para = 0, []
@@ -200,7 +213,7 @@ def _blocks(lines: list[str]):
                 j += 1
             i = j + 1
             continue
-        if "|" in line and not line.strip().startswith("$"):
+        if _is_row(line):
             yield from flush()
             if not re.fullmatch(r"[\s|:-]+", line):
                 yield "row", line.strip()
@@ -219,8 +232,8 @@ def _units(kind: str, text: str) -> list[Unit]:
     units: list[Unit] = []
     for m in LINK_RE.finditer(text):
         units.append(Unit("link", m.group(0), m.group("url")))
-    if kind == "code":
-        return units + [Unit("code", text, norm_text(text))]
+    if kind == "code":  # code keeps its * and `: only spaces are folded
+        return units + [Unit("code", text, code_key(text))]
     if kind == "row":
         units.append(Unit("row", text, row_key(text)))
     elif kind == "item":
@@ -285,7 +298,7 @@ class Kept:
             prev = n
             if not line or line.startswith(("!!!", "???", "<")):
                 continue
-            if "|" in line and not line.startswith("$"):
+            if _is_row(line):
                 if not re.fullmatch(r"[\s|:-]+", line):
                     out.append(("row", n, line))
             elif LIST_RE.match(line):
@@ -352,7 +365,7 @@ def _in_errata(fragment: str, kept: Kept, normal=norm_text) -> list[str]:
     return [e.id for e in kept.errata if frag and any(frag in normal(q) for q in quotes(e))]
 
 
-def _diff_covered(orig: str, new: str, kept: Kept) -> tuple[list[str], list[str]]:
+def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str], list[str]]:
     """Errata covering each edit of ``orig`` into ``new`` (both normalised), and the edits no erratum covers."""
     ids, loose = [], []
     sm = difflib.SequenceMatcher(None, orig, new, autojunk=False)
@@ -362,7 +375,8 @@ def _diff_covered(orig: str, new: str, kept: Kept) -> tuple[list[str], list[str]
         span = orig[i1:i2]
         if len(span) < 2:  # an insertion or a one-character edit: quoted with a character of context
             span = orig[max(i1 - 1, 0):min(i2 + 1, len(orig))]
-        found = [e.id for e in kept.errata if any(span in sentence_key(q) or span in norm_text(q) for q in quotes(e))]
+        keys = (key,) if key else (sentence_key, norm_text)
+        found = [e.id for e in kept.errata if any(span in k(q) for q in quotes(e) for k in keys)]
         if found:
             ids += found
         else:
@@ -451,14 +465,14 @@ def _match_simple(u: Unit, kept: Kept) -> None:
                 return
     else:  # code line
         for n, t in kept.code:
-            if norm_text(t) == u.key:
+            if code_key(t) == u.key:
                 u.status, u.where = "kept", f"{kept.note}:{n}"
                 return
         best = [(n, t) for n, t in kept.code
-                if difflib.SequenceMatcher(None, u.key, norm_text(t), autojunk=False).ratio() >= SIMILAR]
+                if difflib.SequenceMatcher(None, u.key, code_key(t), autojunk=False).ratio() >= SIMILAR]
         if best:
             n, t = best[0]
-            ids, loose = _diff_covered(u.key, norm_text(t), kept)
+            ids, loose = _diff_covered(u.key, code_key(t), kept, code_key)
             u.where = f"{kept.note}:{n}"
             u.status, u.errata, u.detail = ("silent", [], ";".join(loose)) if loose else ("changed", ids, "")
             return
