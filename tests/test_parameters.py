@@ -282,6 +282,24 @@ def test_learning_curves_and_nan_scores():
     assert any(t.config["units"] == 9 for t in trials)
 
 
+def test_search_runs_without_tqdm(monkeypatch, capsys):
+    """n_jobs=1 needs nothing beyond NumPy: without tqdm there is no bar, and the same results."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    with_bar = tuning.random_search(quadratic, SPACE, 4, np.random.default_rng(2), progress=True)
+    capsys.readouterr()
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    without = tuning.random_search(quadratic, SPACE, 4, np.random.default_rng(2), progress=True)
+    assert _summary(without) == _summary(with_bar) and capsys.readouterr().err == ""
+
+
 def test_progress_bar_is_quiet_off_a_terminal(capsys):
     tuning.random_search(quadratic, SPACE, 3, np.random.default_rng(0))
     assert capsys.readouterr().err == ""
