@@ -365,6 +365,11 @@ def _in_errata(fragment: str, kept: Kept, normal=norm_text) -> list[str]:
     return [e.id for e in kept.errata if frag and any(frag in normal(q) for q in quotes(e))]
 
 
+def _overlap(a: str, b: str) -> int:
+    """The longest run that two normalised texts share."""
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+
+
 def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str], list[str]]:
     """Errata covering each edit of ``orig`` into ``new`` (both normalised), and the edits no erratum covers."""
     ids, loose = [], []
@@ -376,9 +381,10 @@ def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str],
         if len(span) < 2:  # an insertion or a one-character edit: quoted with a character of context
             span = orig[max(i1 - 1, 0):min(i2 + 1, len(orig))]
         keys = (key,) if key else (sentence_key, norm_text)
-        found = [e.id for e in kept.errata if any(span in k(q) for q in quotes(e) for k in keys)]
-        if found:
-            ids += found
+        found = {e.id: max(_overlap(orig, k(q)) for q in quotes(e) for k in keys) for e in kept.errata
+                 if any(span in k(q) for q in quotes(e) for k in keys)}
+        if found:  # the erratum that quotes most of this unit, not one that happens to share the words
+            ids += [e for e, size in found.items() if size == max(found.values())]
         else:
             loose.append(f"「{orig[i1:i2] or '…'}」→「{new[j1:j2] or '…'}」")
     return sorted(set(ids)), loose
@@ -468,10 +474,10 @@ def _match_simple(u: Unit, kept: Kept) -> None:
             if code_key(t) == u.key:
                 u.status, u.where = "kept", f"{kept.note}:{n}"
                 return
-        best = [(n, t) for n, t in kept.code
-                if difflib.SequenceMatcher(None, u.key, code_key(t), autojunk=False).ratio() >= SIMILAR]
-        if best:
-            n, t = best[0]
+        ratios = [(difflib.SequenceMatcher(None, u.key, code_key(t), autojunk=False).ratio(), n, t) for n, t in kept.code]
+        best = max(ratios, default=None)
+        if best and best[0] >= SIMILAR:
+            _, n, t = best
             ids, loose = _diff_covered(u.key, code_key(t), kept, code_key)
             u.where = f"{kept.note}:{n}"
             u.status, u.errata, u.detail = ("silent", [], ";".join(loose)) if loose else ("changed", ids, "")
