@@ -105,6 +105,9 @@ def _stamp(root: Path) -> tuple:
 
 def build_index(root: Path) -> Index:
     root = Path(root).resolve()
+    if not (root / "notes").is_dir() or not (root / "tests").is_dir():
+        raise ValueError(f"smln_site: {root} 不是 smln 仓库的根目录(没有 notes/ 与 tests/):在仓库根目录运行 mkdocs,"
+                         f"或在 mkdocs.yml 里给 smln_site.badges 设置 root")
     return _cached(root, _stamp(root))
 
 
