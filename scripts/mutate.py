@@ -12,6 +12,8 @@ repository, where the module's tests run against it. A mutant the tests fail on 
     python scripts/mutate.py --list          # the mutants, without running them
     python scripts/mutate.py --json out.json
 
+Only the tests that run the mutated line are run against a mutant: one coverage run of the suite (per-test
+contexts, ``pytest-cov``) says which tests those are. A mutant on a line no test runs survives without a run.
 The copy's ``smln/`` no longer matches its notes, so the runs set ``SMLN_MUTANT=1``, which tells
 ``tests/conftest.py`` to skip its stale-code check; nothing else reads it. Docstrings, messages and the figures'
 module ``plotting.py`` are not mutated.
@@ -24,6 +26,7 @@ import ast
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,18 +37,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP = {"plotting.py"}  # draws figures; what it draws is looked at, not asserted
-# the tests that exercise each module (the doctests of the notes run for every module)
-TESTS = {
-    "__init__": ["tests/test_package.py"],
-    "_checks": ["tests"],
-    "activations": ["tests/test_activations.py"],
-    "autodiff": ["tests/test_gradient_descent.py"],
-    "batches": ["tests/test_optimizers.py"],
-    "batchnorm": ["tests/test_batchnorm.py"],
-    "deep": ["tests/test_gradient_descent.py"],
-    "optim": ["tests/test_optimizers.py", "tests/test_gradient_descent.py", "tests/test_batchnorm.py"],
-    "schedules": ["tests/test_optimizers.py"],
-}
 BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
           ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv}
 CMPOPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
@@ -148,25 +139,54 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     return found
 
 
-COPIED = (("smln", "tests", "notes", "original"), ("tangle.py", "fidelity.py", "pyproject.toml"))
+COPIED = (("smln", "tests", "notes", "original", "scripts"), ("tangle.py", "fidelity.py", "pyproject.toml"))
 
 
 def snapshot(src: Path, dst: Path) -> Path:
     """What the tests need, copied once: later edits of the working tree do not leak into the runs."""
     for name in COPIED[0]:
-        shutil.copytree(src / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", "assets", "api", ".*"))
+        shutil.copytree(src / name, dst / name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
     for name in COPIED[1]:
         shutil.copy(src / name, dst / name)
     return dst
 
 
-def run(mutant: Mutant, code: str, base: Path) -> str:
+def tests_by_line(source: Path) -> dict[tuple[str, int], list[str]]:
+    """(module, line) → the test node IDs that run that line of smln/, from one coverage run of the suite."""
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation", "PYTHONDONTWRITEBYTECODE": "1", "COVERAGE_FILE": ".coverage"}
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not site",
+                    "--cov=smln", "--cov-context=test", "--cov-report=", "--ignore=tests/test_readme.py", "tests"],
+                   cwd=source, env=env,
+                   capture_output=True, text=True, check=True)
+    import coverage
+
+    data = coverage.CoverageData(basename=str(source / ".coverage"))
+    data.read()
+    found: dict[tuple[str, int], list[str]] = {}
+    for filename in data.measured_files():
+        module = Path(filename).stem
+        for line, contexts in data.contexts_by_lineno(filename).items():
+            ids = sorted({c.rsplit("|", 1)[0] for c in contexts if c})
+            if ids:
+                found[(module, line)] = ids
+    return found
+
+
+def tests_naming(source: Path, module: str) -> list[str]:
+    """The test files that name a module (for lines only a subprocess runs, which coverage does not see)."""
+    pattern = re.compile(rf"smln\.{module}\b|from smln import .*\b{module}\b|\bimport smln\b")
+    return sorted(p.relative_to(source).as_posix() for p in (source / "tests").glob("test_*.py")
+                  if p.name != "test_readme.py" and pattern.search(p.read_text(encoding="utf-8")))
+
+
+def run(mutant: Mutant, code: str, base: Path, tests: list[str]) -> str:
+    if not tests:
+        return "survived"  # no test runs this line
     with tempfile.TemporaryDirectory(dir=base) as tmp:
         repo = snapshot(base / "snapshot", Path(tmp))
         (repo / "smln" / f"{mutant.module}.py").write_text(code, encoding="utf-8")
         env = {**os.environ, "SMLN_MUTANT": "1", "HYPOTHESIS_PROFILE": "mutation", "PYTHONDONTWRITEBYTECODE": "1"}
-        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", "-m", "not site",
-               *TESTS.get(mutant.module, ["tests"]), "tests/test_examples.py"]
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", *tests]
         try:
             done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:
@@ -195,9 +215,16 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(base, ignore_errors=True)
         return 0
     try:
+        print("measuring which tests run which lines …", file=sys.stderr, flush=True)
+        covering = tests_by_line(source)
+
+        def go(mc):
+            m, code = mc
+            tests = covering.get((m.module, m.line)) or tests_naming(source, m.module)
+            return run(m, code, base, tests)
+
         with ThreadPoolExecutor(args.jobs) as pool:
-            for k, (m, status) in enumerate(zip((m for m, _ in todo),
-                                                pool.map(lambda mc: run(mc[0], mc[1], base), todo), strict=True)):
+            for k, (m, status) in enumerate(zip((m for m, _ in todo), pool.map(go, todo), strict=True)):
                 m.status = status
                 print(f"[{k + 1}/{len(todo)}] {status:8} {m.label}", flush=True)
     finally:

@@ -423,6 +423,7 @@ def test_zensical_builds_the_same_site(tmp_path):
         assert (site / page).is_file(), page
     chapter = (site / "02b-optimizers/index.html").read_text(encoding="utf-8")
     assert chapter.count('class="original"') >= 8 and chapter.count('class="smln-figure"') >= 3
+    assert chapter.count('<details class="smln-code">') == 4  # the tangled blocks, folded
     assert 'id="adam-w"' in chapter and 'href="../formulas/#adam-w"' in chapter and 'id="errata-e8"' in chapter
     assert "smln.optim.Adam" in (site / "api/optim/index.html").read_text(encoding="utf-8")
     notes = lambda root: [p.relative_to(root) for p in tangle.note_paths(root)]  # noqa: E731

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Performance, measured side by side: smln against what an engineer would otherwise use.
+
+    python benchmarks/run.py                     # every case at its real size
+    python benchmarks/run.py --quick             # every case at a tiny size, in seconds (CI runs this)
+    python benchmarks/run.py --case optimizer    # one case (repeatable)
+    python benchmarks/run.py --json results.json
+
+Each case runs smln and its counterpart in this process, on the same data, dtype and thread count (one thread, for
+NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the median time of each and their ratio
+(smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
+``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build); a case whose counterpart is not installed
+says so and is skipped. Cases land with their chapters: optimizer steps and batch norm now, the sequence models,
+embeddings, translation and logistic regression later.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one thread, before NumPy loads
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from smln import batchnorm, optim  # noqa: E402
+
+
+@dataclass
+class Row:
+    case: str
+    variant: str
+    smln_s: float
+    other_s: float | None
+    aim: float | None  # the ratio we aim for (smln ÷ counterpart at most this), or None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.other_s is None else self.smln_s / self.other_s
+
+
+def median_time(fn, repeat: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Cases
+
+
+def case_optimizer(quick: bool) -> list[Row]:
+    """One step of each optimizer on 4 M float64 parameters, against torch.optim configured to the same rule."""
+    n = 20_000 if quick else 4_000_000
+    repeat = 5 if quick else 20
+    rng = np.random.default_rng(0)
+    W0, G = rng.standard_normal(n), rng.standard_normal(n)
+    torch = _torch()
+    # the memory floor: streaming the bytes an update must touch once, at the speed of a plain copy
+    a, b = np.empty(n), np.empty(n)
+    copy = median_time(lambda: np.copyto(a, b), repeat)  # reads n, writes n doubles
+    per_double = copy / (2 * n)
+    smln_cases = {
+        "GradientDescent": (lambda: optim.GradientDescent(0.01), 3),  # reads W, dW; writes W
+        "Momentum": (lambda: optim.Momentum(0.01, 0.9), 5),  # + reads and writes V
+        "RMSprop": (lambda: optim.RMSprop(0.01, 0.9), 5),
+        "Adam": (lambda: optim.Adam(0.01), 7),  # W, dW, V, S read; W, V, S written
+    }
+    rows = []
+    for name, (make, touched) in smln_cases.items():
+        opt, params, grads = make(), {"W": W0.copy()}, {"W": G}
+        t_smln = median_time(lambda opt=opt, params=params, grads=grads: opt.step(params, grads), repeat)
+        floor = touched * n * per_double
+        rows.append(Row("optimizer", f"{name} ÷ memory floor", t_smln, floor, None,
+                        f"{touched} passes over {n:,} doubles"))
+        if torch is None:
+            continue
+        for variant, kwargs in (("default", {}), ("foreach", {"foreach": True}), ("fused", {"fused": True})):
+            p = torch.nn.Parameter(torch.from_numpy(W0.copy()))
+            p.grad = torch.from_numpy(G.copy())
+            try:
+                topt = {"GradientDescent": lambda: torch.optim.SGD([p], lr=0.01, **kwargs),
+                        "Momentum": lambda: torch.optim.SGD([p], lr=0.01, momentum=0.9, dampening=0.9, **kwargs),
+                        "RMSprop": lambda: torch.optim.RMSprop([p], lr=0.01, alpha=0.9, eps=1e-8, **kwargs),
+                        "Adam": lambda: torch.optim.Adam([p], lr=0.01, **kwargs)}[name]()
+                topt.step()
+            except (RuntimeError, TypeError, ValueError) as exc:
+                rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, None, None, f"torch: {exc}"[:80]))
+                continue
+            aim = 1.0 if variant == "foreach" else None
+            rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, median_time(topt.step, repeat), aim))
+    return rows
+
+
+def case_batchnorm(quick: bool) -> list[Row]:
+    """Batch norm forward + backward on 1024 features × 512 examples, against torch autograd."""
+    n, m = (64, 32) if quick else (1024, 512)
+    repeat = 5 if quick else 20
+    rng = np.random.default_rng(1)
+    Z, dZt = rng.standard_normal((n, m)), rng.standard_normal((n, m))
+    gamma, beta = rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
+
+    def smln_step():
+        out, cache = batchnorm.batchnorm_forward(Z, gamma, beta)
+        return batchnorm.batchnorm_backward(dZt, cache)
+
+    t_smln = median_time(smln_step, repeat)
+    torch = _torch()
+    if torch is None:
+        return [Row("batchnorm", "forward + backward vs torch autograd", t_smln, None, 1.0, "torch not installed")]
+    x = torch.from_numpy(Z.T.copy()).requires_grad_()  # torch: (m, n)
+    w = torch.from_numpy(gamma[:, 0].copy()).requires_grad_()
+    b = torch.from_numpy(beta[:, 0].copy()).requires_grad_()
+    g = torch.from_numpy(dZt.T.copy())
+
+    def torch_step():
+        x.grad = w.grad = b.grad = None
+        y = torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-8)
+        y.backward(g)
+
+    return [Row("batchnorm", "forward + backward vs torch autograd", t_smln, median_time(torch_step, repeat), 1.0)]
+
+
+def case_loop(quick: bool) -> list[Row]:
+    """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
+    def run(*cmd):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        return time.perf_counter() - start
+
+    rows = [Row("loop", "python tangle.py --check", run(sys.executable, "tangle.py", "--check"), None, None)]
+    if not quick:
+        rows.append(Row("loop", 'pytest -m "not site"', run(sys.executable, "-m", "pytest", "-q", "-m", "not site"),
+                        None, None))
+        rows.append(Row("loop", "mkdocs build", run(sys.executable, "-m", "mkdocs", "build", "-q", "-d",
+                                                     str(Path(os.environ.get("TMPDIR", "/tmp")) / "smln-bench-site")),
+                        None, None))
+    return rows
+
+
+CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "loop": case_loop}
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "threads": 1}
+    torch = _torch()
+    if torch is not None:
+        info["torch"] = torch.__version__
+    return info
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'case':10} {'variant':42} {'smln':>10} {'other':>10} {'ratio':>7} {'aim':>6}  note"]
+    for r in rows:
+        other = f"{r.other_s * 1e3:9.3f}m" if r.other_s is not None else f"{'—':>10}"
+        ratio = f"{r.ratio:7.2f}" if r.ratio is not None else f"{'—':>7}"
+        aim = f"≤{r.aim:4.1f}" if r.aim is not None else f"{'':6}"
+        miss = " ✗" if r.aim is not None and r.ratio is not None and r.ratio > r.aim else ""
+        lines.append(f"{r.case:10} {r.variant:42} {r.smln_s * 1e3:9.3f}m {other} {ratio} {aim}{miss}  {r.note}")
+    return "\n".join(lines) + "\n(times are medians in milliseconds; ratio = smln ÷ counterpart)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="every case at a tiny size")
+    parser.add_argument("--case", action="append", choices=sorted(CASES), help="only this case (repeatable)")
+    parser.add_argument("--json", type=Path, help="write the results (and the machine) here")
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    for name in args.case or list(CASES):
+        print(f"… {name}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        rows += CASES[name](args.quick)
+        print(f"  {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    if args.json:
+        data = {"machine": machine(), "quick": args.quick,
+                "rows": [{**asdict(r), "ratio": r.ratio} for r in rows]}
+        args.json.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
