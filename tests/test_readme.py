@@ -51,6 +51,13 @@ def test_command(command, shown):
     elif command == "python -m smln_site.pages && zensical build --strict":
         site_tests = (ROOT / "tests/test_site.py").read_text(encoding="utf-8")
         assert '[sys.executable, "-m", "smln_site.pages"]' in site_tests and '[zensical, "build", "--strict"]' in site_tests
+    elif command == 'pip install -e ".[bench]"':
+        assert command in ci_commands() or 'pip install -q -e ".[bench]"' in ci_commands()
+    elif command.startswith("python benchmarks/run.py"):
+        out = subprocess.run([sys.executable, *shlex.split(command)[1:], "--case", "loop"], cwd=ROOT,
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and "ratio" in out.stdout, out.stdout + out.stderr
+        assert command in ci_commands()
     elif command.startswith("pytest "):
         args = shlex.split(command)[1:]
         out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
