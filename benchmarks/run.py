@@ -77,6 +77,17 @@ def _torch():
 # Cases
 
 
+def _torch_optimizer(torch, name, p, kwargs):
+    """torch.optim configured to the notes' rules (torch's first Momentum step takes v = dW, ours (1 − β) dW)."""
+    if name == "GradientDescent":
+        return torch.optim.SGD([p], lr=0.01, **kwargs)
+    if name == "Momentum":  # v = β v + (1 − dampening) dW with dampening = β: the notes' (1 − β)
+        return torch.optim.SGD([p], lr=0.01, momentum=0.9, dampening=0.9, **kwargs)
+    if name == "RMSprop":
+        return torch.optim.RMSprop([p], lr=0.01, alpha=0.9, eps=1e-8, **kwargs)
+    return torch.optim.Adam([p], lr=0.01, **kwargs)
+
+
 def case_optimizer(quick: bool) -> list[Row]:
     """One step of each optimizer on 4 M float64 parameters, against torch.optim configured to the same rule."""
     n = 20_000 if quick else 4_000_000
@@ -107,10 +118,7 @@ def case_optimizer(quick: bool) -> list[Row]:
             p = torch.nn.Parameter(torch.from_numpy(W0.copy()))
             p.grad = torch.from_numpy(G.copy())
             try:
-                topt = {"GradientDescent": lambda: torch.optim.SGD([p], lr=0.01, **kwargs),
-                        "Momentum": lambda: torch.optim.SGD([p], lr=0.01, momentum=0.9, dampening=0.9, **kwargs),
-                        "RMSprop": lambda: torch.optim.RMSprop([p], lr=0.01, alpha=0.9, eps=1e-8, **kwargs),
-                        "Adam": lambda: torch.optim.Adam([p], lr=0.01, **kwargs)}[name]()
+                topt = _torch_optimizer(torch, name, p, kwargs)
                 topt.step()
             except (RuntimeError, TypeError, ValueError) as exc:
                 rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, None, None, f"torch: {exc}"[:80]))
