@@ -218,9 +218,16 @@ def main(argv: list[str] | None = None) -> int:
         print("measuring which tests run which lines …", file=sys.stderr, flush=True)
         covering = tests_by_line(source)
 
+        by_module: dict[str, set[str]] = {}
+        for (module, _line), ids in covering.items():
+            by_module.setdefault(module, set()).update(ids)
+
         def go(mc):
+            # a line no test runs after import (a default in a signature, say): every test that runs the module,
+            # and the test files that name it (some run it in a subprocess, which coverage does not see)
             m, code = mc
-            tests = covering.get((m.module, m.line)) or tests_naming(source, m.module)
+            tests = covering.get((m.module, m.line)) or sorted(by_module.get(m.module, set())) + tests_naming(
+                source, m.module)
             return run(m, code, base, tests)
 
         with ThreadPoolExecutor(args.jobs) as pool:
