@@ -275,3 +275,20 @@ def test_training_on_one_example_is_refused_and_test_mode_accepts_it():
         bn.forward(np.ones((3, 1)))
     out = bn.forward(np.full((3, 1), 2.0), training=False)  # the running statistics: μ_run = 0, σ²_run = 1
     np.testing.assert_allclose(out, np.full((3, 1), 2.0 / np.sqrt(1 + bn.eps)))
+
+
+@pytest.mark.formula("bn-default-rho", "bn-default-eps", "bn-running-mean")
+def test_batchnorm_defaults_are_the_note_s():
+    import inspect
+
+    rho = float(parse(latex("bn-default-rho").split("=")[1]))
+    eps = float(parse(latex("bn-default-eps").split("=")[1]))
+    sig = inspect.signature(BatchNorm).parameters
+    assert sig["rho"].default == rho == 0.9 and sig["eps"].default == eps == 1e-8
+    assert inspect.signature(batchnorm_forward).parameters["eps"].default == eps
+    assert inspect.signature(BatchNorm.forward).parameters["training"].default is True
+    bn = BatchNorm(1)
+    bn.forward(np.array([[2.0, 4.0]]))  # training by default: the running mean moves by (1 − ρ) μ
+    assert bn.running_mean[0, 0] == pytest.approx((1 - rho) * 3.0)
+    Z = np.array([[1e4]])
+    np.testing.assert_allclose(BatchNorm(1).forward(Z, training=False), Z / np.sqrt(1 + eps), rtol=1e-13)

@@ -528,3 +528,27 @@ def test_wrong_types_name_the_argument(name):
 def test_learning_rate_must_be_a_number(make, bad):
     with pytest.raises(TypeError, match=r"^alpha: 需要实数"):
         make(bad)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The schedules' defaults are the note's
+
+
+def _note_value(fid):
+    return float(parse(latex(fid).split("=")[1]))
+
+
+@pytest.mark.formula("lr-default-drop", "lr-default-every", "lr-default-k", "lr-exponential")
+def test_schedule_defaults_are_the_note_s():
+    sig = {f: inspect.signature(getattr(schedules, f)).parameters for f in
+           ("staircase_decay", "epoch_number_decay", "minibatch_number_decay", "exponential_decay")}
+    assert sig["staircase_decay"]["drop"].default == _note_value("lr-default-drop") == 0.5
+    assert sig["staircase_decay"]["every"].default == _note_value("lr-default-every") == 10
+    assert sig["epoch_number_decay"]["k"].default == sig["minibatch_number_decay"]["k"].default == _note_value(
+        "lr-default-k") == 1
+    base = next(p.base for p in oracle("lr-exponential").expr.atoms(sympy.Pow) if p.exp.free_symbols)  # 0.95^n
+    assert sig["exponential_decay"]["base"].default == float(base) == 0.95
+    # and what the defaults do: ten epochs at α0, then halved; k = 1 gives α0 / √n
+    assert [schedules.staircase_decay(1.0, n) for n in (1, 10, 11, 20, 21)] == [1.0, 1.0, 0.5, 0.5, 0.25]
+    assert schedules.epoch_number_decay(2.0, 4) == schedules.minibatch_number_decay(2.0, 4) == 1.0
+    assert schedules.exponential_decay(1.0, 2) == pytest.approx(0.95**2)
