@@ -580,3 +580,19 @@ def test_errata_wording():
     assert "$b^l$" not in text and "$W^l$" not in text
     quotes = errata.erratum("E16").fields["原文"]
     assert all(q in quotes for q in ("定位为", "下一节", "[参数初始化](##参数初始化)", "$b^l$", "$W^l$"))
+
+
+PRIMITIVES = [("exp", sympy.exp), ("log", sympy.log), ("tanh", sympy.tanh),
+              ("sigmoid", lambda v: 1 / (1 + sympy.exp(-v))), ("relu", lambda v: sympy.Max(0, v))]
+
+
+@pytest.mark.parametrize("name, sym, x", [(n, f, x) for n, f in PRIMITIVES for x in (-2.5, -0.3, 0.4, 1.7, 6.0)
+                                          if not (n == "log" and x <= 0)])
+def test_each_operation_value_and_local_derivative(name, sym, x):
+    """Each primitive of Value on its own, against SymPy's value and derivative (the random trees mix them)."""
+    v = sympy.Symbol("v")
+    node = Value(x)
+    out = getattr(node, name)()
+    out.backward()
+    assert out.data == pytest.approx(float(sym(v).subs(v, x)), rel=1e-12)
+    assert node.grad == pytest.approx(float(sympy.diff(sym(v), v).subs(v, x)), rel=1e-12)
