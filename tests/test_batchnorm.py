@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from smln.batchnorm import BatchNorm, batchnorm_backward, batchnorm_forward
 from smln.optim import GradientDescent
 from tests import errata
-from tests.oracle import latex, oracle, parse
+from tests.oracle import ROOT, latex, oracle, parse
 from tests.strategies import arrays
 
 NOTE = "notes/02b-optimizers.md"
@@ -292,3 +292,32 @@ def test_batchnorm_defaults_are_the_note_s():
     assert bn.running_mean[0, 0] == pytest.approx((1 - rho) * 3.0)
     Z = np.array([[1e4]])
     np.testing.assert_allclose(BatchNorm(1).forward(Z, training=False), Z / np.sqrt(1 + eps), rtol=1e-13)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "4"])
+def test_batchnorm_layer_size_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match=r"^n: 应为 ≥ 1 的整数"):
+        BatchNorm(bad)
+
+
+def test_batchnorm_rho_range_is_half_open():
+    assert BatchNorm(2, rho=0).rho == 0.0  # ρ = 0: the running averages are the last batch's statistics
+    for bad in (1, 1.5, -0.1):
+        with pytest.raises(ValueError, match=r"^rho: 应满足 0 ≤ rho < 1"):
+            BatchNorm(2, rho=bad)
+
+
+def test_batchnorm_layer_starts_as_the_note_says_and_backward_returns_dz():
+    bn = BatchNorm(3)
+    assert (bn.params["gamma"] == 1).all() and (bn.params["beta"] == 0).all()
+    assert (bn.running_mean == 0).all() and (bn.running_var == 1).all()  # μ_run 从 0、σ²_run 从 1 开始
+    assert "$\\mu_{run}$ 从 0、$\\sigma^2_{run}$ 从 1 开始" in (ROOT / NOTE).read_text(encoding="utf-8")
+    rng = np.random.default_rng(0)
+    Z, G = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    bn.forward(Z)
+    dZ = bn.backward(G)
+    _, cache = batchnorm_forward(Z, bn.params["gamma"], bn.params["beta"], bn.eps)
+    expected, dgamma, dbeta = batchnorm_backward(G, cache)
+    np.testing.assert_allclose(dZ, expected)
+    np.testing.assert_allclose(bn.grads["gamma"], dgamma)
+    np.testing.assert_allclose(bn.grads["beta"], dbeta)

@@ -596,3 +596,15 @@ def test_each_operation_value_and_local_derivative(name, sym, x):
     out.backward()
     assert out.data == pytest.approx(float(sym(v).subs(v, x)), rel=1e-12)
     assert node.grad == pytest.approx(float(sympy.diff(sym(v), v).subs(v, x)), rel=1e-12)
+
+
+def test_value_relu_at_zero_takes_the_left_derivative():
+    """The same convention as smln.activations.relu_grad (and PyTorch): ReLU'(0) = 0."""
+    from smln.activations import relu_grad
+
+    x = Value(0.0)
+    x.relu().backward()
+    assert x.grad == 0.0 == float(relu_grad(0.0))
+    y = Value(1e-12)
+    y.relu().backward()
+    assert y.grad == 1.0
