@@ -202,12 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants without running them")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write every mutant and its status here")
+    parser.add_argument("--rerun", type=Path, metavar="JSON",
+                        help="run again only the mutants a previous --json run did not kill (after adding tests)")
     args = parser.parse_args(argv)
     base = Path(tempfile.mkdtemp(prefix="smln-mutants-"))
     source = snapshot(ROOT, base / "snapshot")
     paths = [p for p in sorted((source / "smln").glob("*.py")) if p.name not in SKIP
              and (not args.module or p.stem in args.module)]
     todo = [m for p in paths for m in mutants_of(p)]
+    if args.rerun:
+        left = {(m["module"], m["line"], m["change"]) for m in json.loads(args.rerun.read_text(encoding="utf-8"))
+                if m["status"] != "killed"}
+        todo = [(m, code) for m, code in todo if (m.module, m.line, m.change) in left]
     if args.list:
         for m, _ in todo:
             print(m.label)

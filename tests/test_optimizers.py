@@ -552,3 +552,19 @@ def test_schedule_defaults_are_the_note_s():
     assert [schedules.staircase_decay(1.0, n) for n in (1, 10, 11, 20, 21)] == [1.0, 1.0, 0.5, 0.5, 0.25]
     assert schedules.epoch_number_decay(2.0, 4) == schedules.minibatch_number_decay(2.0, 4) == 1.0
     assert schedules.exponential_decay(1.0, 2) == pytest.approx(0.95**2)
+
+
+def test_schedule_argument_bounds():
+    assert schedules.exponential_decay(1.0, 5, base=1) == 1.0  # base 1: no decay, allowed
+    assert schedules.staircase_decay(1.0, 25, drop=1) == 1.0  # drop 1: allowed
+    for bad in (1.5, 2):
+        with pytest.raises(ValueError, match=r"^base: 应满足 0 < base ≤ 1"):
+            schedules.exponential_decay(1.0, 5, base=bad)
+        with pytest.raises(ValueError, match=r"^drop: 应满足 0 < drop ≤ 1"):
+            schedules.staircase_decay(1.0, 5, drop=bad)
+    with pytest.raises(ValueError, match=r"^drop: 应满足 0 < drop ≤ 1"):
+        schedules.staircase_decay(1.0, 5, drop=0)
+    for bad in (True, 0, 2.5):
+        with pytest.raises(ValueError, match=r"^every: 应为 ≥ 1 的整数"):
+            schedules.staircase_decay(1.0, 5, every=bad)
+    assert schedules.staircase_decay(1.0, 3, every=1) == 0.25

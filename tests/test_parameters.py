@@ -423,3 +423,27 @@ def test_errata_beta2_default_again():
 def test_errata_wording():
     assert "都很多超参数" not in errata.prose(NOTE) and "有很多超参数" in errata.prose(NOTE)
 
+
+
+def test_search_defaults_run_in_this_process_and_one_trial_is_enough():
+    import inspect
+    import os
+    import time
+
+    assert inspect.signature(tuning.random_search).parameters["n_jobs"].default == 1
+
+    def where(config, rng):
+        time.sleep(0.01)
+        return float(os.getpid())
+
+    trials = tuning.random_search(where, SPACE, 3, np.random.default_rng(0))
+    assert {t.score for t in trials} == {float(os.getpid())}  # n_jobs=1: no other process
+    assert all(0.01 <= t.seconds < 5 for t in trials)  # the time each trial took, measured
+    (one,) = tuning.random_search(where, SPACE, 1, np.random.default_rng(0))
+    assert one.ok and tuning.Trial(0, 1, {}).seconds == 0.0 and tuning.Trial(0, 1, {}).curve == []
+
+
+def test_beta_range_may_start_at_zero_and_be_a_single_value():
+    b = tuning.sample_one_minus_log(0.0, 0.9, 1000, np.random.default_rng(0))
+    assert b.min() >= 0 and b.max() <= 0.9
+    assert tuning.sample_one_minus_log(0.99, 0.99, None, np.random.default_rng(0)) == pytest.approx(0.99)
