@@ -447,3 +447,27 @@ def test_beta_range_may_start_at_zero_and_be_a_single_value():
     b = tuning.sample_one_minus_log(0.0, 0.9, 1000, np.random.default_rng(0))
     assert b.min() >= 0 and b.max() <= 0.9
     assert tuning.sample_one_minus_log(0.99, 0.99, None, np.random.default_rng(0)) == pytest.approx(0.99)
+
+
+def test_one_job_needs_no_joblib_and_two_jobs_use_other_processes(monkeypatch):
+    import builtins
+    import os
+
+    def where(config, rng):
+        return float(os.getpid())
+
+    pytest.importorskip("joblib")
+    two = tuning.random_search(where, SPACE, 6, np.random.default_rng(0), n_jobs=2)
+    assert {t.score for t in two} - {float(os.getpid())}  # worker processes did the work
+    real_import = builtins.__import__
+
+    def no_joblib(name, *args, **kwargs):
+        if name.startswith("joblib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_joblib)
+    one = tuning.random_search(where, SPACE, 6, np.random.default_rng(0))  # n_jobs=1, no backend: NumPy only
+    assert {t.score for t in one} == {float(os.getpid())}
+    with pytest.raises(ImportError, match=r"并行的随机搜索需要 joblib"):
+        tuning.random_search(where, SPACE, 2, np.random.default_rng(0), n_jobs=2)
