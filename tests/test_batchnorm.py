@@ -321,3 +321,13 @@ def test_batchnorm_layer_starts_as_the_note_says_and_backward_returns_dz():
     np.testing.assert_allclose(dZ, expected)
     np.testing.assert_allclose(bn.grads["gamma"], dgamma)
     np.testing.assert_allclose(bn.grads["beta"], dbeta)
+
+
+def test_fresh_layer_gradients_have_the_parameters_shapes():
+    """Before any backward the gradients are zeros of the parameters' shapes: a step then changes nothing."""
+    bn = BatchNorm(4)
+    assert {k: v.shape for k, v in bn.grads.items()} == {k: v.shape for k, v in bn.params.items()} == {
+        "gamma": (4, 1), "beta": (4, 1)}
+    before = {k: v.copy() for k, v in bn.params.items()}
+    GradientDescent(0.1).step(bn.params, bn.grads)
+    assert all(np.array_equal(bn.params[k], before[k]) for k in before)
