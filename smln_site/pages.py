@@ -17,7 +17,8 @@ from pathlib import Path
 from smln_site.index import _tangle, build_index
 
 KIND_NAMES = {"display": "行间公式", "inline": "行内公式", "code": "伪代码", "table": "数值表", "example": "数值例子"}
-PAGES = {"formulas.md": "formulas_page", "original.md": "original_page"}
+PAGES = {"formulas.md": "formulas_page", "original.md": "original_page", "performance.md": "performance_page"}
+RESULTS = "benchmarks/results.json"
 
 
 def _fidelity(root: Path):
@@ -132,6 +133,68 @@ def original_page(root: Path) -> str:
             errata = f"({'、'.join(u.errata)})" if u.errata else ""
             lines.append(f"    - {mark} {fidelity.KIND_NAMES[u.kind]}:`{u.text.replace('`', '')}`{where}{errata}")
         lines.append("")
+    return "\n".join(lines)
+
+
+def performance_page(root: Path) -> str:
+    """性能: the committed results of benchmarks/run.py as a table and a chart (the build does not re-run them)."""
+    import json
+
+    data = json.loads((root / RESULTS).read_text(encoding="utf-8"))
+    m = data["machine"]
+    lines = [
+        "# 性能",
+        "",
+        "`benchmarks/run.py` 在同一个进程里、同样的数据、数据类型(float64)和线程数(1)下运行 `smln` 与对照的库,"
+        "各重复多次取中位数,比值是 **smln 的时间 ÷ 对方的时间**(小于 1 表示 smln 更快)。本页由仓库里提交的结果文件 "
+        f"`{RESULTS}` 生成,构建网站时不重新运行;重新测量用 `python benchmarks/run.py --json {RESULTS}`。",
+        "",
+        f"机器:{m['processor']},{m['cpus']} 个核,测量时用 {m['threads']} 个线程;Python {m['python']},"
+        f"NumPy {m['numpy']}" + (f",PyTorch {m['torch']}" if "torch" in m else "") + "。"
+        + ("**(这是 `--quick` 的小规模结果,不代表真实性能。)**" if data["quick"] else ""),
+        "",
+        "| 用例 | 比较 | smln(毫秒) | 对方(毫秒) | 比值 | 目标 |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in data["rows"]:
+        other = f"{r['other_s'] * 1e3:.3f}" if r["other_s"] is not None else "—"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
+        aim = ""
+        if r["aim"] is not None:
+            aim = f"≤ {r['aim']:g}" + (" ✗" if r["ratio"] is not None and r["ratio"] > r["aim"] else " ✓")
+        note = f"(`{r['note'].replace('`', '')}`)" if r["note"].startswith("torch:") else (
+            f"({r['note']})" if r["note"] else "")
+        lines.append(f"| {r['case']} | {r['variant']}{note} | {r['smln_s'] * 1e3:.3f} | {other} | {ratio} | {aim} |")
+    lines += [
+        "",
+        "\"÷ memory floor\"一行把优化器的一步与\"把这一步必须读写的字节各读写一次\"的时间"
+        "(用同样大小的 `np.copyto` 测出的带宽)相比。"
+        "NumPy 的每个运算都要把整个数组读写一遍,`W -= α·dW` 这样一行就是两遍;PyTorch 的 `foreach`/`fused` 实现把多步合成一遍,"
+        "所以未达目标的用例(✗)主要差在遍数上;改进的办法(合并遍数、用 BLAS 的 axpy)是接下来的工作,改的是笔记里的代码,不是基准。",
+        "",
+        "```python exec=\"on\" html=\"on\"",
+        "import json",
+        "from pathlib import Path",
+        "",
+        "from smln.plotting import figure_svg, pyplot",
+        "",
+        f"rows = [r for r in json.loads(Path({RESULTS!r}).read_text(encoding='utf-8'))['rows'] if r['ratio'] is not None]",
+        "fig, ax = pyplot().subplots(figsize=(8, 0.32 * len(rows) + 1))",
+        "labels = [f\"{r['case']}: {r['variant']}\" for r in rows]",
+        "colors = ['C3' if r['aim'] is not None and r['ratio'] > r['aim'] else 'C0' for r in rows]",
+        "ax.barh(range(len(rows)), [r['ratio'] for r in rows], color=colors)",
+        "for k, r in enumerate(rows):",
+        "    if r['aim'] is not None:",
+        "        ax.plot([r['aim'], r['aim']], [k - 0.4, k + 0.4], 'k-', lw=2)",
+        "ax.axvline(1, color='0.5', ls='--', lw=1)",
+        "ax.set(yticks=range(len(rows)), yticklabels=labels, xscale='log', xlabel='比值 smln ÷ 对方(对数刻度;黑线为目标)',",
+        "       title='smln 与对照实现的时间之比')",
+        "ax.tick_params(axis='y', labelsize=7)",
+        "ax.invert_yaxis()",
+        "print(figure_svg(fig))",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

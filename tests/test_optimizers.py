@@ -568,3 +568,11 @@ def test_schedule_argument_bounds():
         with pytest.raises(ValueError, match=r"^every: 应为 ≥ 1 的整数"):
             schedules.staircase_decay(1.0, 5, every=bad)
     assert schedules.staircase_decay(1.0, 3, every=1) == 0.25
+
+
+def test_huge_but_finite_gradients_are_accepted():
+    """The sum of large finite gradients can overflow; that alone is not a reason to refuse the step."""
+    params = {"W": np.zeros(4)}
+    with np.errstate(over="ignore"):
+        GradientDescent(1e-300).step(params, {"W": np.full(4, 1e308)})
+    np.testing.assert_allclose(params["W"], np.full(4, -1e8))

@@ -51,7 +51,7 @@ def site(tmp_path_factory) -> Path:
 def test_strict_build_has_every_page(site):
     pages = {p.parent.relative_to(site).as_posix() for p in site.rglob("index.html")}
     notes = {p.relative_to(ROOT / "notes").with_suffix("").as_posix() for p in (ROOT / "notes").rglob("*.md")}
-    expected = {"." if n == "index" else n.removesuffix("/index") for n in notes} | {"formulas", "original"}
+    expected = {"." if n == "index" else n.removesuffix("/index") for n in notes} | {"formulas", "original", "performance"}
     assert expected <= pages, expected - pages
     modules = {p.stem for p in (ROOT / "smln").glob("*.py") if not p.stem.startswith("_")}
     assert {f"api/{m}" for m in modules} <= pages  # an API page for every public module
@@ -130,6 +130,8 @@ def _copy_repo(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
     for name in ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml"):
         shutil.copy(ROOT / name, repo / name)
+    (repo / "benchmarks").mkdir()
+    shutil.copy(ROOT / "benchmarks/results.json", repo / "benchmarks/results.json")
     return repo
 
 
@@ -139,6 +141,12 @@ def _pages(site: Path) -> list[str]:
 
 
 def _figures_in(page_path: str) -> int:
+    """How many figures a page draws: its note's exec blocks, or a generated page's."""
+    from smln_site import pages
+
+    if f"{page_path}.md" in pages.PAGES:
+        text = pages.generated(ROOT)[f"{page_path}.md"]
+        return sum(1 for f in tangle.parse_note(text, page_path).fences if 'exec="on"' in f.info)
     note = ROOT / "notes" / (f"{page_path}.md" if page_path else "index.md")
     if not note.exists():
         return 0
