@@ -139,7 +139,8 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     return found
 
 
-COPIED = (("smln", "tests", "notes", "original", "scripts"), ("tangle.py", "fidelity.py", "pyproject.toml"))
+COPIED = (("smln", "smln_site", "tests", "notes", "original", "scripts", "benchmarks"),
+          ("tangle.py", "fidelity.py", "pyproject.toml"))
 
 
 def snapshot(src: Path, dst: Path) -> Path:
