@@ -23,7 +23,9 @@ site's page 原文对照 is generated from the same report. Standard library onl
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import itertools
 import re
 import sys
 import unicodedata
@@ -281,10 +283,13 @@ class Kept:
     problems: list[str]
 
     def sentences(self) -> list[tuple[int, str]]:
+        """The sentences of the paragraphs and the list items, with their lines."""
         out = []
         for kind, line, text in self.pieces():
-            if kind in ("para", "item"):
-                out += [(line, s) for s in sentences(text)] if kind == "para" else [(line, text)]
+            if kind == "para":
+                out += [(line, s) for s in sentences(text)]
+            elif kind == "item":
+                out.append((line, text))
         return out
 
     def pieces(self) -> list[tuple[str, int, str]]:
@@ -312,18 +317,11 @@ class Kept:
         return out
 
     def maths(self) -> list[tuple[int, str]]:
+        """Every formula of the blocks (a display formula may span lines), normalised, with its first line."""
         text = "\n".join(t for _, t in self.lines)
-        firsts = {}
-        pos = 0
-        for n, t in self.lines:
-            firsts[pos] = n
-            pos += len(t) + 1
-        starts = sorted(firsts)
-        out = []
-        for m in MATH_RE.finditer(text):
-            line = firsts[max(s for s in starts if s <= m.start())]
-            out.append((line, norm_tex(m.group("d") or m.group("i"))))
-        return out
+        starts = list(itertools.accumulate((len(t) + 1 for _, t in self.lines[:-1]), initial=0))  # offset of each line
+        return [(self.lines[bisect.bisect_right(starts, m.start()) - 1][0], norm_tex(m.group("d") or m.group("i")))
+                for m in MATH_RE.finditer(text)]
 
 
 def read_kept(note_path: str, root: Path = ROOT) -> Kept:
@@ -390,6 +388,22 @@ def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str],
     return sorted(set(ids)), loose
 
 
+def _closest(u: Unit, kept: Kept, candidates: list[tuple[int, str]], key=None) -> bool:
+    """The candidate most like the unit, if like enough: the unit is then *changed* (every edit quoted in an erratum)
+    or *silent* (an edit no erratum quotes). False when no candidate is like enough."""
+    ratio = lambda c: difflib.SequenceMatcher(None, u.key, c[1], autojunk=False).ratio()  # noqa: E731
+    best = max(candidates, key=ratio, default=None)
+    if best is None or ratio(best) < SIMILAR:
+        return False
+    ids, loose = _diff_covered(u.key, best[1], kept, key)
+    u.where = f"{kept.note}:{best[0]}"
+    if loose:
+        u.status, u.detail = "silent", ";".join(loose)
+    else:
+        u.status, u.errata = "changed", ids
+    return True
+
+
 def _match_sentence(u: Unit, kept: Kept, cache: dict) -> None:
     if "sent" not in cache:
         single = [(n, s) for n, s in kept.sentences() if sentence_key(s)]
@@ -400,15 +414,7 @@ def _match_sentence(u: Unit, kept: Kept, cache: dict) -> None:
         if u.key in key:
             u.status, u.where = "kept", f"{kept.note}:{n}"
             return
-    best = max(cache["sent"], key=lambda nk: difflib.SequenceMatcher(None, u.key, nk[1], autojunk=False).ratio(),
-               default=None)
-    if best and difflib.SequenceMatcher(None, u.key, best[1], autojunk=False).ratio() >= SIMILAR:
-        ids, loose = _diff_covered(u.key, best[1], kept)
-        u.where = f"{kept.note}:{best[0]}"
-        if loose:
-            u.status, u.detail = "silent", ";".join(loose)
-        else:
-            u.status, u.errata = "changed", ids
+    if _closest(u, kept, cache["sent"]):
         return
     ids = _in_errata(u.text, kept, sentence_key) or _in_errata(u.text, kept)
     if ids:
@@ -464,23 +470,17 @@ def _match_formula(u: Unit, kept: Kept) -> None:
 
 def _match_simple(u: Unit, kept: Kept) -> None:
     if u.kind == "link":
-        texts = [(n, t) for n, t in kept.lines]
-        for n, t in texts:
+        for n, t in kept.lines:
             if f"]({u.key})" in t:
                 u.status, u.where = "kept", f"{kept.note}:{n}"
                 return
     else:  # code line
-        for n, t in kept.code:
-            if code_key(t) == u.key:
+        code = [(n, code_key(t)) for n, t in kept.code]
+        for n, key in code:
+            if key == u.key:
                 u.status, u.where = "kept", f"{kept.note}:{n}"
                 return
-        ratios = [(difflib.SequenceMatcher(None, u.key, code_key(t), autojunk=False).ratio(), n, t) for n, t in kept.code]
-        best = max(ratios, default=None)
-        if best and best[0] >= SIMILAR:
-            _, n, t = best
-            ids, loose = _diff_covered(u.key, code_key(t), kept, code_key)
-            u.where = f"{kept.note}:{n}"
-            u.status, u.errata, u.detail = ("silent", [], ";".join(loose)) if loose else ("changed", ids, "")
+        if _closest(u, kept, code, code_key):
             return
     ids = _in_errata(u.text, kept)
     if ids:
