@@ -10,8 +10,6 @@ package ``smln_site`` (a Markdown extension and page generators that Zensical ca
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 from pathlib import Path
 
@@ -22,16 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import tangle  # noqa: E402  (the repository root is on sys.path only now)
-from smln_site import pages  # noqa: E402
+from smln_site import pages  # noqa: E402  (the repository root is on sys.path only now)
 
 
 def on_pre_build(config) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = tangle.main([], root=ROOT)
+    code, err = pages.tangle_quietly(ROOT)
     if code != 0:
-        raise PluginError(f"tangle.py 拒绝生成 smln/:\n{err.getvalue()}")
+        raise PluginError(f"tangle.py 拒绝生成 smln/:\n{err}")
     for name in [m for m in sys.modules if m == "smln" or m.startswith("smln.")]:
         del sys.modules[name]
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import itertools
 import json
 import os
 import re
@@ -55,10 +56,14 @@ class Mutant:
         return f"smln/{self.module}.py:{self.line}: {self.change}"
 
 
-def _is_docstring(node: ast.AST, parents: dict) -> bool:
-    parent = parents.get(node)
-    return isinstance(parent, ast.Expr) and isinstance(getattr(parents.get(parent), "body", [None])[0], ast.Expr) \
-        and parents.get(parent).body[0] is parent
+def _docstrings(tree: ast.Module) -> set[ast.AST]:
+    """The string constants that are docstrings (of the module, its classes and functions)."""
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            found.add(body[0].value)
+    return found
 
 
 def _in_message(node: ast.AST, parents: dict) -> bool:
@@ -74,6 +79,7 @@ def _in_message(node: ast.AST, parents: dict) -> bool:
 def mutations(tree: ast.Module):
     """(node path, description, apply) for every mutation of a module: apply(copy_of_node) → mutated node."""
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    docstrings = _docstrings(tree)
     for node in ast.walk(tree):
         if _in_message(node, parents):
             continue
@@ -96,7 +102,7 @@ def mutations(tree: ast.Module):
             yield node, f"{type(node.op).__name__} → {new.__name__}", lambda n, new=new: setattr(n, "op", new())
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
             yield node, f"drop {type(node.op).__name__}", "unwrap"
-        elif isinstance(node, ast.Constant) and not _is_docstring(node, parents):
+        elif isinstance(node, ast.Constant) and node not in docstrings:
             v = node.value
             if isinstance(v, bool):
                 yield node, f"{v} → {not v}", lambda n: setattr(n, "value", not n.value)
@@ -114,10 +120,11 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     """Every mutant of one module, with its source."""
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
+    position = {id(n): k for k, n in enumerate(ast.walk(tree))}  # ast.walk visits a deep copy in the same order
     found = []
-    for index, (node, change, apply) in enumerate(list(mutations(tree))):
+    for node, change, apply in list(mutations(tree)):
         mutated = copy.deepcopy(tree)
-        target = [n for n in ast.walk(mutated)][[n for n in ast.walk(tree)].index(node)]
+        target = next(itertools.islice(ast.walk(mutated), position[id(node)], None))
         if apply == "unwrap":
             parents = {c: p for p in ast.walk(mutated) for c in ast.iter_child_nodes(p)}
             parent = parents[target]
@@ -135,7 +142,6 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
         except (SyntaxError, ValueError):
             continue
         found.append((Mutant(path.stem, node.lineno, change), code))
-        del index
     return found
 
 

@@ -37,9 +37,10 @@ BLOCK_CLASS = "formula-ref formula-ref-block"
 class _Links:
     def __init__(self, root: Path):
         self.root = root
+        self.index = None  # read once per page, by ReadIndex
 
     def refs(self, fid: str) -> list[etree.Element]:
-        index = build_index(self.root)
+        index = self.index
         out = []
         a = etree.Element("a", {"class": "formula-id", "href": f"#{fid}", "title": f"公式 {fid} 的固定链接"})
         a.text = fid
@@ -98,6 +99,18 @@ class BlockIdTreeprocessor(Treeprocessor):
                     p.append(link)
 
 
+class ReadIndex(Preprocessor):
+    """Once per page, before anything else: what the site knows about each formula (cached until a file changes)."""
+
+    def __init__(self, md, links: _Links):
+        super().__init__(md)
+        self.links = links
+
+    def run(self, lines):
+        self.links.index = build_index(self.links.root)
+        return lines
+
+
 class ErrataAnchors(Preprocessor):
     """An anchor line before each ``!!! bug "勘误 E4:…"`` admonition (fences are already stashed)."""
 
@@ -118,6 +131,7 @@ class BadgesExtension(Extension):
 
     def extendMarkdown(self, md):  # noqa: N802
         links = _Links(Path(self.getConfig("root")).resolve())
+        md.preprocessors.register(ReadIndex(md, links), "smln_read_index", 100)
         md.inlinePatterns.register(FormulaIdProcessor(MARKER, md, links), "smln_formula_id", 185)
         md.treeprocessors.register(BlockIdTreeprocessor(md), "smln_formula_block", 15)
         md.preprocessors.register(ErrataAnchors(md), "smln_errata_anchors", 22)  # after fences, before raw HTML

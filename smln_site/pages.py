@@ -203,14 +203,21 @@ def generated(root: Path) -> dict[str, str]:
     return {name: globals()[fn](root) for name, fn in PAGES.items()}
 
 
+def tangle_quietly(root: Path) -> tuple[int, str]:
+    """Run tangle.py on the repository as a build step does: its exit code and what it reported on stderr."""
+    tangle = _tangle(root)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = tangle.main([], root=root)
+    return code, err.getvalue()
+
+
 def prebuild(root: Path) -> int:
     """Tangle the notes (as the MkDocs hook does before each build), then write the generated pages into notes/."""
     tangle = _tangle(root)
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = tangle.main([], root=root)
+    code, err = tangle_quietly(root)
     if code != 0:
-        sys.stderr.write(err.getvalue())
+        sys.stderr.write(err)
         return code
     for name, text in generated(root).items():
         path = root / "notes" / name

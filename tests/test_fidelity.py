@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 import fidelity
 import tangle
 from tests.errata import ROOT, remarks
+from tests.repo import copy_repo
 
 # the seed's reflowed copy, byte for byte: the original is never edited
 ORIGINAL_SHA256 = "871d76c9ee6ab261cf34333b35c9176b41b1d2d9a4cebd3fc0835adac710937f"
@@ -96,9 +96,7 @@ def test_the_marking_is_explained_on_the_home_page():
 
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "notes", tmp_path / "notes", ignore=shutil.ignore_patterns("assets", "api"))
-    shutil.copytree(ROOT / "original", tmp_path / "original")
-    return tmp_path
+    return copy_repo(tmp_path)
 
 
 def _edit(root: Path, note: str, old: str, new: str) -> None:

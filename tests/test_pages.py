@@ -22,17 +22,13 @@ def test_performance_page_lists_every_measured_row():
 
 
 def test_generated_pages_are_marked_so_tangle_skips_them(tmp_path):
-    import shutil
-
     import tangle
+    from tests.repo import copy_repo
 
-    for name in ("notes", "tests", "smln", "original", "benchmarks"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "assets"))
-    for name in ("tangle.py", "fidelity.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    before = [p.relative_to(tmp_path) for p in tangle.note_paths(tmp_path)]
-    assert pages.prebuild(tmp_path) == 0
+    repo = copy_repo(tmp_path)
+    before = [p.relative_to(repo) for p in tangle.note_paths(repo)]
+    assert pages.prebuild(repo) == 0
     for name in pages.PAGES:
-        text = (tmp_path / "notes" / name).read_text(encoding="utf-8")
+        text = (repo / "notes" / name).read_text(encoding="utf-8")
         assert text.startswith(tangle.GENERATED_PAGE)
-    assert [p.relative_to(tmp_path) for p in tangle.note_paths(tmp_path)] == before
+    assert [p.relative_to(repo) for p in tangle.note_paths(repo)] == before

@@ -24,6 +24,7 @@ import pytest
 
 import tangle
 from tests.oracle import ROOT
+from tests.repo import copy_repo
 
 pytestmark = [pytest.mark.xdist_group("site"), pytest.mark.site]
 
@@ -40,7 +41,7 @@ def _missing(why: str):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    repo = _copy_repo(tmp_path_factory.mktemp("build"))
+    repo = copy_repo(tmp_path_factory.mktemp("build"))
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=repo,
                           capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
@@ -121,18 +122,6 @@ class Visit:
 def visit(browser):
     with Visit(browser) as v:
         yield v
-
-
-def _copy_repo(tmp_path: Path) -> Path:
-    """A copy of what building the site needs, so a test can change notes without touching the real repository."""
-    repo = tmp_path / "repo"
-    for name in ("notes", "smln", "smln_site", "hooks", "tests", "original"):
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
-    for name in ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, repo / name)
-    (repo / "benchmarks").mkdir()
-    shutil.copy(ROOT / "benchmarks/results.json", repo / "benchmarks/results.json")
-    return repo
 
 
 def _pages(site: Path) -> list[str]:
@@ -373,7 +362,7 @@ def test_serve_re_tangles_when_a_note_changes(tmp_path):
     rebuilds the API page, and then settles (tangling writes nothing the second time, so it cannot loop)."""
     import socket
 
-    repo = _copy_repo(tmp_path)
+    repo = copy_repo(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -404,7 +393,7 @@ def test_serve_re_tangles_when_a_note_changes(tmp_path):
 
 
 def test_a_figure_that_fails_fails_the_build(tmp_path):
-    repo = _copy_repo(tmp_path)
+    repo = copy_repo(tmp_path)
     note = repo / "notes/01-activations.md"
     text = note.read_text(encoding="utf-8")
     note.write_text(text.replace("print(figure_svg(fig))", "raise RuntimeError('图画坏了')"), encoding="utf-8")
@@ -420,7 +409,7 @@ def test_zensical_builds_the_same_site(tmp_path):
     zensical = shutil.which("zensical", path=str(Path(sys.executable).parent))
     if zensical is None:
         _missing('zensical is not installed (pip install -e ".[zensical]")')
-    repo = _copy_repo(tmp_path)
+    repo = copy_repo(tmp_path)
     pre = subprocess.run([sys.executable, "-m", "smln_site.pages"], cwd=repo, capture_output=True, text=True)
     assert pre.returncode == 0, pre.stdout + pre.stderr
     done = subprocess.run([zensical, "build", "--strict"], cwd=repo, capture_output=True, text=True)

@@ -503,11 +503,9 @@ def test_any_document_gives_success_or_a_refusal_never_a_crash(lines):
 
 def test_stale_smln_stops_the_suite_before_any_test(tmp_path):
     """A note's code block edited and tangle.py not run: pytest stops first thing, in one line, and writes nothing."""
-    repo = tmp_path / "repo"
-    for name in ("notes", "smln", "tests", "original"):
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "assets"))
-    for name in ("tangle.py", "fidelity.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, repo / name)
+    from tests.repo import copy_repo
+
+    repo = copy_repo(tmp_path)
     note = repo / "notes/01-activations.md"
     note.write_text(note.read_text(encoding="utf-8").replace("return s * (1 - s)", "return s * (1 + s)"), encoding="utf-8")
     before = (repo / "smln/activations.py").read_text(encoding="utf-8")
