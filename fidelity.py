@@ -57,6 +57,13 @@ SECTIONS = {
     "可学习参数和超参数": "notes/03-parameters.md",
     "参数初始化": "notes/03-parameters.md",
     "超参数调优": "notes/03-parameters.md",
+    "序列模型": "notes/04-sequence-models.md",
+    "循环神经网络RNN": "notes/04-sequence-models.md",
+    "门控循环单元Gated Recurrent Unit (GRU)": "notes/04-sequence-models.md",
+    "简化版GRU(Simplified)": "notes/04-sequence-models.md",
+    "原始GRU(full)": "notes/04-sequence-models.md",
+    "长短期记忆网络LSTM": "notes/04-sequence-models.md",
+    "深度RNN例子": "notes/04-sequence-models.md",
 }
 
 # deliberate omissions: whole sections of the original, with the reason each is left out

@@ -1,4 +1,5 @@
-"""Every figure of the notes (``python exec="on"`` blocks) runs against smln and prints an SVG."""
+"""Every figure of the notes (``python exec="on"`` blocks) runs against smln and prints an SVG (or, for results
+shown as text, an HTML table)."""
 
 import contextlib
 import io
@@ -41,6 +42,9 @@ def test_figure_draws_an_svg(note, fence):
     other = [str(w.message) for w in caught if "missing from font" not in str(w.message)]
     assert not other, f"{note}:{fence.start}: the figure code warned: {other}"
     svg = buf.getvalue().strip()
+    if svg.startswith('<table class="smln-'):  # results shown as a table: rows with cells
+        assert svg.endswith("</table>") and svg.count("<tr>") > 1 and "<td>" in svg, f"{note}:{fence.start}: empty table"
+        return
     assert svg.startswith('<figure class="smln-figure"><svg') and svg.endswith("</svg></figure>"), (
         f"{note}:{fence.start} printed no SVG figure")
     assert svg.count("<path") > 3, f"{note}:{fence.start}: the SVG draws nothing"
