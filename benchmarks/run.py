@@ -10,8 +10,8 @@ Each case runs smln and its counterpart in this process, on the same data, dtype
 NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the median time of each and their ratio
 (smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
 ``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build); a case whose counterpart is not installed
-says so and is skipped. Cases land with their chapters: optimizer steps and batch norm now, the sequence models,
-embeddings, translation and logistic regression later.
+says so and is skipped. Cases land with their chapters: optimizer steps, batch norm and the recurrent layers (LSTM,
+GRU) now; embeddings, translation and logistic regression later.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from smln import batchnorm, optim  # noqa: E402
+from smln import batchnorm, gru, lstm, optim, rnn  # noqa: E402
 
 
 @dataclass
@@ -157,6 +157,72 @@ def case_batchnorm(quick: bool) -> list[Row]:
     return [Row("batchnorm", "forward + backward vs torch autograd", t_smln, median_time(torch_step, repeat), 1.0)]
 
 
+def _torch_recurrent(torch, kind, params, n_x, n_a):
+    """torch.nn.LSTM / torch.nn.GRU holding the same weights as smln's LSTM / reset-after GRU (b_hn = 0)."""
+    net = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(n_x, n_a).double()
+    # torch's gate order: LSTM (i, f, g, o) = (Γ_u, Γ_f, c̃, Γ_o); GRU (r, z, n) with z = 1 − Γ_u
+    if kind == "lstm":
+        order, sign = ("Wu", "Wf", "Wc", "Wo"), (1, 1, 1, 1)
+    else:
+        order, sign = ("Wr", "Wu", "Wc"), (1, -1, 1)
+    W = np.concatenate([s * params[k] for k, s in zip(order, sign, strict=True)])
+    b = np.concatenate([s * params["b" + k[1:]] for k, s in zip(order, sign, strict=True)])[:, 0]
+    with torch.no_grad():
+        net.weight_hh_l0.copy_(torch.from_numpy(W[:, :n_a]))
+        net.weight_ih_l0.copy_(torch.from_numpy(W[:, n_a:]))
+        net.bias_ih_l0.copy_(torch.from_numpy(b))
+        net.bias_hh_l0.zero_()
+    return net
+
+
+def case_recurrent(quick: bool) -> list[Row]:
+    """One layer, forward + BPTT, n_x = 64, n_a = 128, m = 32, T = 32, float64: LSTM and GRU against torch autograd.
+
+    Before timing, each pair is checked to compute the same thing: torch's module gets smln's weights and the outputs
+    and input gradients must agree (the GRU is smln's ``reset_after=True``, PyTorch's placement of the reset gate).
+    """
+    n_x, n_a, m, T = (8, 16, 4, 5) if quick else (64, 128, 32, 32)
+    repeat = 5 if quick else 30
+    rng = np.random.default_rng(2)
+    X, dA = rng.standard_normal((n_x, m, T)), rng.standard_normal((n_a, m, T))
+    torch = _torch()
+    rows = []
+    for kind, init, forward, backward, options in (
+            ("lstm", lstm.init_lstm_params, lstm.lstm_layer_forward, lstm.lstm_layer_backward, {}),
+            ("gru", gru.init_gru_params, gru.gru_layer_forward, gru.gru_layer_backward, {"reset_after": True})):
+        params = init(n_x, n_a, None, rng)
+        params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
+
+        def smln_step(params=params, forward=forward, backward=backward, options=options):
+            A, cache = forward(X, None, params, **options)
+            return A, backward(rnn.time_major(dA), cache)
+
+        t_smln = median_time(smln_step, repeat)
+        label = f"{kind.upper()} forward + BPTT vs torch.nn.{kind.upper()}"
+        if torch is None:
+            rows.append(Row("recurrent", label, t_smln, None, 1.5, "torch not installed"))
+            continue
+        net = _torch_recurrent(torch, kind, params, n_x, n_a)
+        x = torch.from_numpy(X.transpose(2, 1, 0).copy()).requires_grad_()  # torch: (T, m, n_x)
+        g = torch.from_numpy(dA.transpose(2, 1, 0).copy())
+
+        def torch_step(net=net, x=x, g=g):
+            net.zero_grad()
+            x.grad = None
+            out, _ = net(x)
+            out.backward(g)
+            return out
+
+        out = torch_step()
+        A, (dX, _) = smln_step()
+        if not (np.allclose(out.detach().numpy().transpose(2, 1, 0), rnn.batch_major(A), atol=1e-10)
+                and np.allclose(x.grad.numpy().transpose(2, 1, 0), rnn.batch_major(dX), atol=1e-10)):
+            raise AssertionError(f"{kind}: smln and torch disagree on the same weights")
+        rows.append(Row("recurrent", label, t_smln, median_time(torch_step, repeat), 1.5,
+                        "outputs and input gradients checked equal"))
+    return rows
+
+
 def case_loop(quick: bool) -> list[Row]:
     """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
     def run(*cmd):
@@ -174,7 +240,7 @@ def case_loop(quick: bool) -> list[Row]:
     return rows
 
 
-CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "loop": case_loop}
+CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent, "loop": case_loop}
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -89,7 +89,8 @@ def symbolic_cell(cell, n_x, n_a):
         return a, x, P, new, new
     if cell.startswith("gru"):
         _assert_note("gru-u", r"\Gamma_u = \sigma(W_u [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_u)")
-        _assert_note("gru-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle} + (1 - \Gamma_u) \odot c^{\langle t-1 \rangle}")
+        _assert_note("gru-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle}",
+                     r"+ (1 - \Gamma_u) \odot c^{\langle t-1 \rangle}")
         _assert_note("gru-a", r"a^{\langle t \rangle} = c^{\langle t \rangle}")
         gates = ("u", "c") if cell == "gru-simplified" else ("u", "r", "c")
         P = {}
@@ -98,7 +99,8 @@ def symbolic_cell(cell, n_x, n_a):
         c = _mat("c", n_a, 1)
         Gamma_u = _sig(P["Wu"] * c.col_join(x) + P["bu"])
         if cell == "gru-simplified":
-            _assert_note("gru-s-c-tilde", r"\tilde{c}^{\langle t \rangle} = \tanh(W_c [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_c)")
+            _assert_note("gru-s-c-tilde", r"\tilde{c}^{\langle t \rangle} = ",
+                         r"\tanh(W_c [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_c)")
             c_tilde = _tanh(P["Wc"] * c.col_join(x) + P["bc"])
         else:
             _assert_note("gru-r", r"\Gamma_r = \sigma(W_r [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_r)")
@@ -115,7 +117,8 @@ def symbolic_cell(cell, n_x, n_a):
     for fid, gate, fn in (("lstm-c-tilde", "c", r"\tanh"), ("lstm-u", "u", r"\sigma"), ("lstm-f", "f", r"\sigma"),
                           ("lstm-o", "o", r"\sigma")):
         _assert_note(fid, fn + rf"(W_{gate} [a^{{\langle t-1 \rangle}}, x^{{\langle t \rangle}}] + b_{gate})")
-    _assert_note("lstm-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle} + \Gamma_f \odot c^{\langle t-1 \rangle}")
+    _assert_note("lstm-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle}",
+                 r"+ \Gamma_f \odot c^{\langle t-1 \rangle}")
     _assert_note("lstm-a", r"a^{\langle t \rangle} = \Gamma_o \odot \tanh(c^{\langle t \rangle})")
     P = {}
     for g in "fuoc":
