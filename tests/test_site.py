@@ -150,7 +150,7 @@ def test_every_page_renders_offline_without_errors(site, server, visit):
             math: document.querySelectorAll('.arithmatex').length,
             rendered: document.querySelectorAll('.arithmatex > .katex, .arithmatex > .katex-display').length,
             katexErrors: document.querySelectorAll('.katex-error').length,
-            figures: document.querySelectorAll('figure.smln-figure > svg').length,
+            figures: document.querySelectorAll('figure.smln-figure > svg, table.smln-samples').length,  // exec blocks' output
             brokenImages: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length,
         })""")
         report.append((path or "/", counts))
