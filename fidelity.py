@@ -64,6 +64,13 @@ SECTIONS = {
     "原始GRU(full)": "notes/04-sequence-models.md",
     "长短期记忆网络LSTM": "notes/04-sequence-models.md",
     "深度RNN例子": "notes/04-sequence-models.md",
+    "词嵌入(Word embedding)": "notes/05-word-embeddings.md",
+    "One-hot": "notes/05-word-embeddings.md",
+    "嵌入矩阵(Embedding Matrix) $E$": "notes/05-word-embeddings.md",
+    "学习词嵌入(Learning Word Embedding)": "notes/05-word-embeddings.md",
+    "Word2Vec & Skip-gram": "notes/05-word-embeddings.md",
+    "负采样(Negative Sampling)": "notes/05-word-embeddings.md",
+    "GloVe 向量": "notes/05-word-embeddings.md",
 }
 
 # deliberate omissions: whole sections of the original, with the reason each is left out

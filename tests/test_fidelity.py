@@ -19,7 +19,7 @@ from tests.repo import copy_repo
 # the seed's reflowed copy, byte for byte: the original is never edited
 ORIGINAL_SHA256 = "871d76c9ee6ab261cf34333b35c9176b41b1d2d9a4cebd3fc0835adac710937f"
 WRITTEN = ("notes/01-activations.md", "notes/02-gradient-descent.md", "notes/02b-optimizers.md", "notes/03-parameters.md",
-           "notes/04-sequence-models.md")
+           "notes/04-sequence-models.md", "notes/05-word-embeddings.md")
 
 
 @functools.cache
@@ -72,7 +72,7 @@ def test_every_section_is_carried_omitted_or_pending():
     order = [s.title for s in sections]
     first_pending = min(order.index(s.title) for s in sections if s.pending)
     assert all(not s.pending for s in sections[:first_pending])
-    assert order[first_pending] == "词嵌入(Word embedding)"
+    assert order[first_pending] == "深度上下文化的词表示形式(ELMo)"
 
 
 def test_errata_quote_the_original_verbatim():

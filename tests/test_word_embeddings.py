@@ -1,0 +1,538 @@
+"""Chapter 5: vocabulary, embeddings, the neural LM, skip-gram, negative sampling and GloVe.
+
+Oracles: SymPy expressions built by hand from the note's formulas (sums over the vocabulary and ``θ_jᵀ e_c`` are
+beyond the LaTeX parser; each builder asserts the LaTeX it follows) differentiated by ``sympy.diff``; central
+differences on larger drawn shapes; brute-force counts; a chi-squared test for the samplers.
+"""
+
+import inspect
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smln import glove, word2vec
+from smln.embeddings import UNK, Vocabulary, WordVectors, embed, one_hot, tokenize
+from tests import errata
+from tests.oracle import ROOT, latex
+
+NOTE = "notes/05-word-embeddings.md"
+SENTENCE = "I want a glass of orange juice to go along with my cereal."
+
+
+def _assert_note(formula_id, *parts):
+    tex = latex(formula_id)
+    for part in parts:
+        assert part in tex, f"{formula_id}: expected {part!r} in {tex!r}"
+
+
+def _sym(name, rows, cols):
+    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
+
+
+def _sigma(z):
+    return 1 / (1 + sympy.exp(-z))
+
+
+def _numeric_grad(f, X, h=1e-6):
+    out = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        old = X[idx]
+        X[idx] = old + h
+        up = f()
+        X[idx] = old - h
+        down = f()
+        X[idx] = old
+        out[idx] = (up - down) / (2 * h)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Vocabulary, one-hot, lookup, word vectors
+
+
+@pytest.mark.formula("emb-onehot", "emb-lookup")
+@given(V=st.integers(1, 12), d=st.integers(1, 5), data=st.data())
+def test_lookup_is_the_product_with_one_hot_vectors(V, d, data):
+    _assert_note("emb-onehot", r"1 & i = j \\ 0 & \text{否则}")
+    _assert_note("emb-lookup", r"E \cdot O_j = e_j")
+    ids = np.array(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=8)))
+    E = np.random.default_rng(V * 10 + d).standard_normal((d, V))
+    O = one_hot(ids, V)
+    assert O.shape == (V, ids.size) and (O.sum(axis=0) == 1).all() and (O[ids, np.arange(ids.size)] == 1).all()
+    np.testing.assert_array_equal(embed(E, ids), E @ O)
+
+
+def test_vocabulary_counts_orders_and_maps_rare_words_to_unk():
+    tokens = "b a b c a b d".split()
+    vocab = Vocabulary(tokens, min_count=2)
+    assert vocab.words == [UNK, "b", "a"] and len(vocab) == 3
+    assert list(vocab.counts) == [2, 3, 2]  # c and d became <UNK>
+    assert "a" in vocab and "c" not in vocab and list(vocab) == vocab.words
+    assert list(vocab.encode(["a", "c", "b", "zzz"])) == [2, 0, 1, 0]
+    assert vocab.decode(vocab.encode(["a", "b"])) == ["a", "b"]
+    assert Vocabulary(tokens).counts.sum() == len(tokens)  # min_count defaults to 1: every word kept
+    assert Vocabulary(tokens).counts[0] == 0
+
+
+@given(st.lists(st.sampled_from("abcdefg"), min_size=1, max_size=40), st.integers(1, 4))
+def test_vocabulary_round_trip(tokens, min_count):
+    counts = {w: tokens.count(w) for w in set(tokens)}
+    if max(counts.values()) < min_count:
+        with pytest.raises(ValueError, match="没有一个词出现这么多次"):
+            Vocabulary(tokens, min_count)
+        return
+    vocab = Vocabulary(tokens, min_count)
+    kept = [w for w in tokens if counts[w] >= min_count]
+    assert vocab.decode(vocab.encode(kept)) == kept
+    assert vocab.counts.sum() == len(tokens)
+    assert all(counts[a] >= counts[b] for a, b in zip(vocab.words[1:], vocab.words[2:], strict=False))
+
+
+def test_word_vectors_queries_and_save_load(tmp_path):
+    vocab = Vocabulary("a b c d a b a".split())
+    E = np.random.default_rng(0).standard_normal((3, len(vocab)))
+    model = WordVectors(vocab, E)
+    ea, eb = E[:, vocab.id("a")], E[:, vocab.id("b")]
+    assert model.similarity("a", "b") == pytest.approx(ea @ eb / np.linalg.norm(ea) / np.linalg.norm(eb))
+    assert model.similarity("a", "b") == pytest.approx(model.similarity("b", "a"))
+    sims = {w: model.similarity("a", w) for w in ("b", "c", "d")}
+    assert [w for w, _ in model.most_similar("a", 3)] == sorted(sims, key=sims.get, reverse=True)
+    assert len(model.most_similar("a")) == 3  # topn defaults to 10: all the other words, no <UNK>, not itself
+    np.testing.assert_array_equal(model.vector("c"), E[:, vocab.id("c")])
+    with pytest.raises(KeyError, match="'zebra' 不在词表中"):
+        model.vector("zebra")
+    with pytest.raises(ValueError, match="topn"):
+        model.most_similar("a", 0)
+    path = tmp_path / "w.npz"
+    model.save(path)
+    loaded = WordVectors.load(path)
+    assert loaded.vocab.words == vocab.words and list(loaded.vocab.counts) == list(vocab.counts)
+    np.testing.assert_array_equal(loaded.E, E)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_bad_vocabulary_and_lookup_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="语料是空的"):
+        Vocabulary([])
+    with pytest.raises(ValueError, match="min_count"):
+        Vocabulary(["a"], min_count=0)
+    with pytest.raises(TypeError, match="先用 tokenize 切词"):
+        Vocabulary("a b c")
+    with pytest.raises(IndexError, match=r"下标应在 \[0, 3\) 内"):
+        one_hot([0, 3], 3)
+    with pytest.raises(TypeError, match="需要整数下标"):
+        embed(np.zeros((2, 3)), [0.5])
+    with pytest.raises(ValueError, match=r"E: 形状应为 \(d, V\)"):
+        embed(np.zeros(3), [0])
+    with pytest.raises(ValueError, match="第一个词应为"):
+        Vocabulary.from_words(["a"], [1])
+
+
+def test_tokenize_lowercases_words():
+    assert tokenize(SENTENCE) == "i want a glass of orange juice to go along with my cereal".split()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The fixed-window neural language model
+
+
+@pytest.mark.formula("nlm-h", "nlm-y")
+def test_neural_lm_gradients_equal_sympy():
+    _assert_note("nlm-h", r"h = \tanh(W^{[1]} [e_{w_1}; e_{w_2}; \dots; e_{w_n}] + b^{[1]})")
+    _assert_note("nlm-y", r"\hat{y} = \operatorname{softmax}(W^{[2]} h + b^{[2]})")
+    V, d, n, n_h = 3, 2, 2, 2
+    context, targets = np.array([[0, 2], [1, 1]]), np.array([2, 0])  # (n, m): word 1 twice in the second sample
+    P = {"E": _sym("E", d, V), "W1": _sym("W1", n_h, n * d), "b1": _sym("b1", n_h, 1), "W2": _sym("W2", V, n_h),
+         "b2": _sym("b2", V, 1)}
+    L = 0
+    for k in range(2):
+        x = sympy.Matrix.vstack(*[P["E"][:, context[i, k]] for i in range(n)])
+        h = (P["W1"] * x + P["b1"]).applyfunc(sympy.tanh)
+        z = P["W2"] * h + P["b2"]
+        L += -sympy.log(sympy.exp(z[targets[k]]) / sum(sympy.exp(z[j]) for j in range(V))) / 2
+    rng = np.random.default_rng(0)
+    values = {name: rng.standard_normal(M.shape) for name, M in P.items()}
+    subs = {P[name][idx]: values[name][idx] for name in P for idx in np.ndindex(P[name].shape)}
+    Z, cache = word2vec.nlm_forward(values, context)
+    loss, dZ = word2vec.softmax_cross_entropy(Z, targets)
+    assert loss == pytest.approx(float(L.subs(subs)), rel=1e-12)
+    grads = word2vec.nlm_backward(dZ, cache)
+    for name, M in P.items():
+        expected = np.array([[float(sympy.diff(L, M[i, j]).subs(subs)) for j in range(M.shape[1])]
+                             for i in range(M.shape[0])])
+        np.testing.assert_allclose(grads[name], expected, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@settings(max_examples=15, deadline=None)
+@given(V=st.integers(2, 8), d=st.integers(1, 4), n=st.integers(1, 3), n_h=st.integers(1, 5), m=st.integers(1, 6),
+       seed=st.integers(0, 999))
+def test_neural_lm_gradients_match_central_differences(V, d, n, n_h, m, seed):
+    rng = np.random.default_rng(seed)
+    params = word2vec.init_nlm_params(V, d, n, n_h, rng)
+    context, targets = rng.integers(0, V, (n, m)), rng.integers(0, V, m)
+
+    def loss():
+        return word2vec.softmax_cross_entropy(word2vec.nlm_forward(params, context)[0], targets)[0]
+
+    Z, cache = word2vec.nlm_forward(params, context)
+    grads = word2vec.nlm_backward(word2vec.softmax_cross_entropy(Z, targets)[1], cache)
+    for name, value in params.items():
+        np.testing.assert_allclose(grads[name], _numeric_grad(loss, value), rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+def test_neural_lm_learns_a_repeating_text():
+    ids = np.tile([1, 2, 3, 4, 1, 2, 3, 5], 40)  # after 4 3 comes 1; the word after 1 2 3 depends on what came before
+    context, targets = word2vec.context_windows(ids, 4)
+    assert context.shape == (4, ids.size - 4) and (context[:, 0] == ids[:4]).all() and targets[0] == ids[4]
+    params, history = word2vec.train_nlm(ids, 6, d=4, n=4, n_h=16, epochs=30, alpha=0.01, batch_size=32,
+                                         rng=np.random.default_rng(0))
+    assert history[-1] < 0.05 < history[0]  # with 4 words of context every next word is determined
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Skip-gram and negative sampling
+
+
+def _sg_symbolic(V, d, c, t):
+    _assert_note("sg-softmax", r"\frac{e^{\theta_t^T e_c}}{\sum_{j=1}^{V} e^{\theta_j^T e_c}}")
+    _assert_note("sg-loss", r"-\sum_{i=1}^{V} y_i \log \hat{y}_i")
+    E, Th = _sym("E", d, V), _sym("T", d, V)
+    L = 0
+    for ck, tk in zip(c, t, strict=True):
+        scores = [(Th[:, j].T * E[:, ck])[0] for j in range(V)]
+        p_t = sympy.exp(scores[tk]) / sum(sympy.exp(s) for s in scores)
+        L += -sympy.log(p_t) / len(c)  # y is one-hot at t: −Σ y_i log ŷ_i = −log p(t | c)
+    return E, Th, L
+
+
+@pytest.mark.formula("sg-softmax", "sg-loss", "sg-grad")
+def test_softmax_skipgram_gradients_equal_sympy():
+    _assert_note("sg-grad", r"\sum_{j=1}^{V} (\hat{y}_j - y_j) \theta_j", r"(\hat{y}_j - y_j) e_c")
+    V, d, c, t = 3, 2, np.array([0, 2, 0]), np.array([1, 1, 2])
+    E, Th, L = _sg_symbolic(V, d, c, t)
+    rng = np.random.default_rng(1)
+    Ev, Tv = rng.standard_normal((d, V)), rng.standard_normal((d, V))
+    subs = {**{E[i, j]: Ev[i, j] for i in range(d) for j in range(V)}, **{Th[i, j]: Tv[i, j] for i in range(d) for j in range(V)}}
+    loss, dE, dT = word2vec.skipgram_softmax_loss(Ev, Tv, c, t)
+    assert loss == pytest.approx(float(L.subs(subs)), rel=1e-12)
+    np.testing.assert_allclose(dE, [[float(sympy.diff(L, E[i, j]).subs(subs)) for j in range(V)] for i in range(d)],
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dT, [[float(sympy.diff(L, Th[i, j]).subs(subs)) for j in range(V)] for i in range(d)],
+                               rtol=1e-9, atol=1e-12)
+
+
+def _ns_symbolic(V, d, c, t, negatives):
+    _assert_note("ns-prob", r"P(y = 1 \mid c, t) = \sigma(\theta_t^T e_c)")
+    _assert_note("ns-loss", r"L = -\log \sigma(\theta_t^T e_c) - \sum_{k=1}^{K} \log \sigma(-\theta_{n_k}^T e_c)")
+    E, Th = _sym("E", d, V), _sym("T", d, V)
+    L = 0
+    for ck, tk, neg in zip(c, t, negatives, strict=True):
+        L += -sympy.log(_sigma((Th[:, tk].T * E[:, ck])[0]))
+        L += -sum(sympy.log(_sigma(-(Th[:, n].T * E[:, ck])[0])) for n in neg)
+    return E, Th, L / len(c)
+
+
+@pytest.mark.formula("ns-prob", "ns-loss", "ns-grad")
+def test_negative_sampling_gradients_equal_sympy():
+    _assert_note("ns-grad", r"(\sigma(\theta_t^T e_c) - 1) \theta_t", r"\sigma(\theta_{n_k}^T e_c) e_c")
+    V, d = 4, 2
+    c, t, negatives = np.array([0, 3]), np.array([1, 1]), np.array([[2, 3], [0, 0]])  # repeated negatives add up
+    E, Th, L = _ns_symbolic(V, d, c, t, negatives)
+    rng = np.random.default_rng(2)
+    Ev, Tv = rng.standard_normal((d, V)), rng.standard_normal((d, V))
+    subs = {**{E[i, j]: Ev[i, j] for i in range(d) for j in range(V)}, **{Th[i, j]: Tv[i, j] for i in range(d) for j in range(V)}}
+    loss, dE, dT = word2vec.negative_sampling_loss(Ev, Tv, c, t, negatives)
+    assert loss == pytest.approx(float(L.subs(subs)), rel=1e-12)
+    np.testing.assert_allclose(dE, [[float(sympy.diff(L, E[i, j]).subs(subs)) for j in range(V)] for i in range(d)],
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dT, [[float(sympy.diff(L, Th[i, j]).subs(subs)) for j in range(V)] for i in range(d)],
+                               rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(V=st.integers(2, 10), d=st.integers(1, 5), m=st.integers(1, 6), K=st.integers(1, 6), seed=st.integers(0, 999))
+def test_skipgram_losses_match_central_differences(V, d, m, K, seed):
+    rng = np.random.default_rng(seed)
+    E, Th = rng.standard_normal((d, V)), rng.standard_normal((d, V))
+    c, t, neg = rng.integers(0, V, m), rng.integers(0, V, m), rng.integers(0, V, (m, K))
+    for fn, args in ((word2vec.skipgram_softmax_loss, (c, t)), (word2vec.negative_sampling_loss, (c, t, neg))):
+        _, dE, dT = fn(E, Th, *args)
+        np.testing.assert_allclose(dE, _numeric_grad(lambda fn=fn, args=args: fn(E, Th, *args)[0], E), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(dT, _numeric_grad(lambda fn=fn, args=args: fn(E, Th, *args)[0], Th), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.formula("ns-dist-freq", "ns-dist-34", "ns-dist-uniform")
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=20).filter(any))
+def test_noise_distributions_are_the_note_formulas(counts):
+    _assert_note("ns-dist-freq", r"\frac{f(w_i)}{\sum_{j=1}^{V} f(w_j)}")
+    _assert_note("ns-dist-34", r"\frac{f(w_i)^{3/4}}{\sum_{j=1}^{V} f(w_j)^{3/4}}")
+    _assert_note("ns-dist-uniform", r"P(w_i) = \frac{1}{|V|}")
+    f = np.array(counts, dtype=float)
+    np.testing.assert_allclose(word2vec.noise_distribution(f, 1.0), f / f.sum(), rtol=1e-12)
+    np.testing.assert_allclose(word2vec.noise_distribution(f), f**0.75 / (f**0.75).sum(), rtol=1e-12)  # default 3/4
+    seen = f > 0
+    np.testing.assert_allclose(word2vec.noise_distribution(f, 0.0)[seen], 1 / seen.sum(), rtol=1e-12)
+
+
+def test_negative_samples_follow_the_distribution():
+    """χ² goodness of fit at a fixed seed (10 categories, 200 000 draws) against the 99.9 % quantile of χ²(9)."""
+    P = word2vec.noise_distribution(np.array([100, 50, 20, 10, 5, 3, 2, 1, 1, 8]))
+    draws = word2vec.sample_negatives(P, (200_000,), np.random.default_rng(3))
+    observed = np.bincount(draws, minlength=P.size)
+    expected = P * draws.size
+    chi2 = float(((observed - expected) ** 2 / expected).sum())
+    assert chi2 < 27.88  # the 99.9 % quantile of χ²(9)
+
+
+@pytest.mark.formula("w2v-subsample")
+def test_keep_probability_is_the_note_formula():
+    _assert_note("w2v-subsample", r"\left(\sqrt{\frac{f(w)}{s N}} + 1\right) \frac{s N}{f(w)}")
+    counts = np.array([10_000.0, 1000, 100, 10, 1])
+    s, N = 1e-3, counts.sum()
+    expected = np.minimum(1, (np.sqrt(counts / (s * N)) + 1) * s * N / counts)
+    np.testing.assert_allclose(word2vec.keep_probability(counts, s), expected, rtol=1e-12)
+    np.testing.assert_allclose(word2vec.keep_probability(counts), expected, rtol=1e-12)  # sample defaults to 1e-3
+    assert word2vec.keep_probability(counts)[-1] == 1.0 and word2vec.keep_probability(counts)[0] < 0.2
+
+
+@pytest.mark.formula("w2v-lr")
+@given(alpha=st.floats(1e-4, 1), fraction=st.floats(-0.5, 1.5))
+def test_learning_rate_decays_linearly(alpha, fraction):
+    _assert_note("w2v-lr", r"\alpha - (\alpha - \alpha_{min}) \cdot \frac{")
+    lo = alpha / 10
+    expected = alpha - (alpha - lo) * min(1.0, max(0.0, fraction))
+    assert word2vec.linear_decay(alpha, lo, fraction) == pytest.approx(expected)
+
+
+def _brute_pairs(sentences, window):
+    pairs = []
+    for s in sentences:
+        for i in range(len(s)):
+            for j in range(len(s)):
+                if 0 < abs(i - j) <= window:
+                    pairs.append((s[i], s[j]))
+    return sorted(pairs)
+
+
+@given(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=8), min_size=1, max_size=4), st.integers(1, 4))
+def test_skipgram_pairs_are_every_word_within_the_window(sentences, window):
+    c, t = word2vec.skipgram_pairs(sentences, window)
+    assert sorted(zip(c.tolist(), t.tolist(), strict=True)) == _brute_pairs(sentences, window)
+    c2, t2 = word2vec.skipgram_pairs(sentences, window, rng=np.random.default_rng(0))
+    fixed = _brute_pairs(sentences, window)
+    assert all(p in fixed for p in zip(c2.tolist(), t2.tolist(), strict=True))  # a reduced window: a subset
+
+
+def test_the_orange_example_of_the_note():
+    words = tokenize(SENTENCE)
+    vocab = Vocabulary(words)
+    c, t = word2vec.skipgram_pairs([vocab.encode(words)], 6)
+    targets = set(vocab.decode(t[c == vocab.id("orange")]))
+    assert {"juice", "glass", "my"} <= targets and "cereal" not in targets
+
+
+# --------------------------------------------------------------------------------------------------------------
+# GloVe
+
+
+@pytest.mark.formula("glove-x")
+@settings(max_examples=40)
+@given(st.lists(st.lists(st.integers(0, 6), min_size=1, max_size=10), min_size=1, max_size=5), st.integers(1, 4),
+       st.integers(1, 12))
+def test_sparse_cooccurrence_counts_equal_a_brute_force_count(sentences, window, chunk):
+    _assert_note("glove-x", "X_{ij}")
+    rows, cols, X = glove.cooccurrence(sentences, 7, window, chunk_words=chunk)
+    dense = np.zeros((7, 7))
+    for s in sentences:
+        for a in range(len(s)):
+            for b in range(len(s)):
+                if 0 < abs(a - b) <= window:
+                    dense[s[a], s[b]] += 1 / abs(a - b)
+    got = np.zeros((7, 7))
+    got[rows, cols] = X
+    np.testing.assert_allclose(got, dense, rtol=1e-12)
+    assert (X > 0).all() and np.count_nonzero(dense) == X.size
+    np.testing.assert_allclose(got, got.T)
+
+
+@pytest.mark.formula("glove-f")
+@given(x=st.floats(0, 1e4), x_max=st.floats(1, 500), alpha=st.floats(0.1, 1))
+def test_glove_weight_is_the_note_formula(x, x_max, alpha):
+    _assert_note("glove-f", r"(x / x_{max})^{\alpha} & x < x_{max} \\ 1 & \text{否则}")
+    expected = (x / x_max) ** alpha if x < x_max else 1.0
+    assert float(glove.glove_weight(x, x_max, alpha)) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert float(glove.glove_weight(0.0)) == 0.0 and float(glove.glove_weight(100.0)) == 1.0  # defaults 100, 3/4
+    assert float(glove.glove_weight(50.0)) == pytest.approx(0.5**0.75)
+
+
+@pytest.mark.formula("glove-loss", "glove-grad")
+def test_glove_gradients_equal_sympy():
+    _assert_note("glove-loss", r"f(X_{ij}) (\theta_i^T e_j + b_i + b'_j - \log X_{ij})^2")
+    _assert_note("glove-grad", r"\sum_j 2 f(X_{ij}) \delta_{ij} e_j")
+    V, d = 3, 2
+    rows, cols, X = np.array([0, 1, 2, 0]), np.array([1, 0, 2, 2]), np.array([3.0, 3.0, 150.0, 0.5])
+    E, Th, b, bt = _sym("E", d, V), _sym("T", d, V), _sym("b", V, 1), _sym("c", V, 1)
+    fw = [min(1.0, (x / 100) ** 0.75) for x in X]
+    J = sum(f * ((Th[:, i].T * E[:, j])[0] + b[i] + bt[j] - sympy.log(x)) ** 2
+            for f, i, j, x in zip(fw, rows, cols, X, strict=True))
+    rng = np.random.default_rng(4)
+    Ev, Tv, bv, btv = rng.standard_normal((d, V)), rng.standard_normal((d, V)), rng.standard_normal(V), rng.standard_normal(V)
+    subs = {**{E[i, j]: Ev[i, j] for i in range(d) for j in range(V)}, **{Th[i, j]: Tv[i, j] for i in range(d) for j in range(V)},
+            **{b[i]: bv[i] for i in range(V)}, **{bt[i]: btv[i] for i in range(V)}}
+    loss, grads = glove.glove_loss(Ev, Tv, bv, btv, rows, cols, X)
+    assert loss == pytest.approx(float(J.subs(subs)), rel=1e-12)
+    for name, M in (("E", E), ("Theta", Th)):
+        np.testing.assert_allclose(grads[name], [[float(sympy.diff(J, M[i, j]).subs(subs)) for j in range(V)]
+                                                 for i in range(d)], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grads["b"], [float(sympy.diff(J, b[i]).subs(subs)) for i in range(V)], rtol=1e-9)
+    np.testing.assert_allclose(grads["b_tilde"], [float(sympy.diff(J, bt[i]).subs(subs)) for i in range(V)], rtol=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(V=st.integers(2, 8), d=st.integers(1, 4), nnz=st.integers(1, 10), seed=st.integers(0, 999))
+def test_glove_gradients_match_central_differences(V, d, nnz, seed):
+    rng = np.random.default_rng(seed)
+    rows, cols, X = rng.integers(0, V, nnz), rng.integers(0, V, nnz), rng.uniform(0.2, 200, nnz)
+    P = {"E": rng.standard_normal((d, V)), "Theta": rng.standard_normal((d, V)), "b": rng.standard_normal(V),
+         "b_tilde": rng.standard_normal(V)}
+
+    def loss():
+        return glove.glove_loss(P["E"], P["Theta"], P["b"], P["b_tilde"], rows, cols, X)[0]
+
+    grads = glove.glove_loss(P["E"], P["Theta"], P["b"], P["b_tilde"], rows, cols, X)[1]
+    for name, value in P.items():
+        np.testing.assert_allclose(grads[name], _numeric_grad(loss, value), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+TOPICS = [["red", "green", "blue", "yellow"], ["cat", "dog", "horse", "cow"]]
+
+
+def _topic_corpus(rng, n=600):
+    """Sentences that each speak of one topic: words of a topic share their contexts."""
+    return [list(rng.choice(TOPICS[rng.integers(2)], size=6)) for _ in range(n)]
+
+
+@pytest.mark.formula("glove-final")
+def test_glove_learns_topics_and_averages_the_two_embeddings():
+    _assert_note("glove-final", r"e_w^{(final)} = \frac{e_w + \theta_w}{2}")
+    corpus = _topic_corpus(np.random.default_rng(0))
+    model = glove.train_glove(corpus, dim=8, window=3, epochs=30, min_count=1, rng=np.random.default_rng(1),
+                              progress=False)
+    np.testing.assert_allclose(model.E, (model.E_context + model.Theta) / 2)
+    assert model.loss[-1] < model.loss[0]
+    assert model.nnz == 2 * 4 * 4  # every pair of words of one topic co-occurs (a word with itself too), no cross pairs
+    assert model.similarity("red", "blue") > model.similarity("red", "dog")
+
+
+def test_word2vec_learns_topics():
+    corpus = _topic_corpus(np.random.default_rng(2))
+    model = word2vec.train_word2vec(corpus, dim=10, window=3, negative=3, epochs=5, min_count=1,
+                                    rng=np.random.default_rng(3), progress=False, sample=0)
+    assert model.E.shape == (10, len(model.vocab)) and model.E.dtype == np.float32
+    assert model.loss[-1] < model.loss[0]
+    for a, b, other in (("red", "blue", "dog"), ("cat", "cow", "green")):
+        assert model.similarity(a, b) > model.similarity(a, other)
+
+
+def test_word2vec_defaults_are_gensims():
+    defaults = {k: v.default for k, v in inspect.signature(word2vec.train_word2vec).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    assert defaults == {"dim": 100, "window": 5, "negative": 5, "epochs": 5, "alpha": 0.025, "min_count": 5,
+                        "rng": None, "sample": 1e-3, "min_alpha": 1e-4, "batch_words": 2000, "progress": True,
+                        "dtype": np.float32}
+
+
+def test_bad_training_input_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    for train in (word2vec.train_word2vec, glove.train_glove):
+        with pytest.raises(ValueError, match="语料是空的"):
+            train([], rng=rng)
+        with pytest.raises(ValueError, match="没有一个词出现这么多次"):
+            train([["a", "b"]], min_count=5, rng=rng)
+        with pytest.raises(ValueError, match="dim: 需要正整数"):
+            train([["a", "b"]], dim=0, min_count=1, rng=rng)
+        with pytest.raises(TypeError):
+            train([["a", "b"]], min_count=1, rng=None)
+    with pytest.raises(ValueError, match="window: 需要正整数"):
+        word2vec.train_word2vec([["a", "b"]], window=0, min_count=1, rng=rng)
+    with pytest.raises(ValueError, match="window: 需要正整数"):
+        glove.cooccurrence([[0, 1]], 2, window=0)
+    with pytest.raises(ValueError, match="X: 只传非零"):
+        glove.glove_loss(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros(2), np.zeros(2), [0], [1], [0.0])
+    with pytest.raises(ValueError, match="counts: 需要非负"):
+        word2vec.noise_distribution([0, 0])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Errata
+
+
+def test_errata_the_target_after_a_glass_of_orange_is_juice():
+    words = tokenize(SENTENCE)
+    vocab = Vocabulary(words)
+    context, targets = word2vec.context_windows(vocab.encode(words), 4)
+    k = list(vocab.decode(context[-1])).index("orange")  # the sample whose last context word is orange
+    assert vocab.decode(context[:, k]) == ["a", "glass", "of", "orange"]
+    assert vocab.decode(targets[k : k + 1]) == ["juice"]  # not “to”, which comes after juice
+    assert "目标单词是“ to”" in errata.erratum("E30").fields["原文"]
+    assert "上下文是最后4个单词(即a,glass,of,orange),目标单词是“juice”" in errata.prose(NOTE)
+
+
+def test_errata_negative_sampling_is_k_plus_one_binary_classifiers():
+    """The loss is the sum of K + 1 logistic-regression losses (no softmax), and only K + 1 θ's get a gradient."""
+    rng = np.random.default_rng(5)
+    V, d, K = 50, 4, 3
+    E, Th = rng.standard_normal((d, V)), rng.standard_normal((d, V))
+    c, t, neg = np.array([7]), np.array([9]), np.array([[1, 2, 3]])
+    loss, _, dT = word2vec.negative_sampling_loss(E, Th, c, t, neg)
+    p = [1 / (1 + np.exp(-Th[:, w] @ E[:, 7])) for w in (9, 1, 2, 3)]  # ns-prob: one logistic regression each
+    assert loss == pytest.approx(-np.log(p[0]) - sum(np.log(1 - q) for q in p[1:]))
+    assert np.count_nonzero(np.abs(dT).sum(axis=0)) == K + 1
+    _, _, dT_softmax = word2vec.skipgram_softmax_loss(E, Th, c, t)
+    assert np.count_nonzero(np.abs(dT_softmax).sum(axis=0)) == V  # the softmax touches every θ_j
+    assert "只能训练softmax函数的$K+1$个逻辑斯蒂回归模型" in errata.erratum("E33").fields["原文"]
+    assert "只需训练$K+1$个逻辑斯蒂回归模型,而不是一个$V$路的softmax" in errata.prose(NOTE)
+
+
+def test_errata_wording():
+    prose = errata.prose(NOTE)
+    for fixed in ("- 最后$n$个词", "- 目标单词左右各$n$个单词", "- 附近的一个词(skip-gram的思想)", "问题是分母的计算成本太大"):
+        assert fixed in prose
+    assert "最后$n$个字" in errata.erratum("E31").fields["原文"]
+    assert "问题分母" in errata.erratum("E32").fields["原文"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The demonstration
+
+
+DEMO = ROOT / "notes" / "assets" / "data" / "ch5-embeddings.json"
+
+
+def test_the_committed_demonstration_is_what_the_script_computes(tmp_path):
+    out = tmp_path / "run.json"
+    subprocess.run([sys.executable, "scripts/ch5_embeddings.py", "--out", str(out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    short, full = json.loads(out.read_text(encoding="utf-8")), json.loads(DEMO.read_text(encoding="utf-8"))
+    for name, model in full["models"].items():
+        np.testing.assert_allclose(short["models"][name]["loss"], model["loss"], rtol=1e-6)
+        assert short["models"][name]["neighbours"] == model["neighbours"]
+
+
+def test_the_demonstration_shows_what_the_note_says():
+    full = json.loads(DEMO.read_text(encoding="utf-8"))
+    models = full["models"]
+    assert full["words"] == pytest.approx(64_000, rel=0.01) and models["glove"]["vocabulary"] == 1353 + 1  # + <UNK>
+    assert models["glove"]["nnz"] == pytest.approx(117_000, rel=0.01)
+    for m in models.values():
+        assert m["loss"][-1] < m["loss"][0]
+    w2v = [w for w, _ in models["word2vec"]["neighbours"]["exception"]]
+    assert {"raised", "except", "finally"} <= set(w2v)
+    assert {"typeerror", "valueerror", "indexerror"} <= {w for w, _ in models["nlm"]["neighbours"]["exception"]}
+    assert {"tuple", "sequence", "mapping"} <= {w for w, _ in models["glove"]["neighbours"]["list"]}
