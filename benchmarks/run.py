@@ -9,9 +9,9 @@
 Each case runs smln and its counterpart in this process, on the same data, dtype and thread count (one thread, for
 NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the median time of each and their ratio
 (smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
-``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build); a case whose counterpart is not installed
+``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build and gensim); a case whose counterpart is not installed
 says so and is skipped. Cases land with their chapters: optimizer steps, batch norm and the recurrent layers (LSTM,
-GRU) now; embeddings, translation and logistic regression later.
+GRU), word2vec and GloVe now; translation and logistic regression later.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from smln import batchnorm, gru, lstm, optim, rnn  # noqa: E402
+from smln import batchnorm, glove, gru, lstm, optim, rnn, word2vec  # noqa: E402
+from smln.embeddings import Vocabulary, tokenize  # noqa: E402
 
 
 @dataclass
@@ -223,6 +224,118 @@ def case_recurrent(quick: bool) -> list[Row]:
     return rows
 
 
+def _corpus() -> list[list[str]]:
+    """The standard library's language reference, one sentence per line (the chapter-5 demonstration's corpus)."""
+    from pydoc_data.topics import topics
+
+    text = "\n".join(topics[k] for k in sorted(topics))
+    return [s for s in (tokenize(line) for line in text.splitlines()) if s]
+
+
+def _peak(fn):
+    """(result, seconds, peak bytes allocated through Python's allocators — NumPy's arrays included)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return result, seconds, peak
+
+
+def _spearman(a, b) -> float:
+    ra, rb = (np.argsort(np.argsort(x)).astype(float) for x in (a, b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def case_word2vec(quick: bool) -> list[Row]:
+    """Skip-gram with negative sampling against gensim's Word2Vec (one worker, the same settings), words per second.
+
+    Reports the ratio of times (smln ÷ gensim; the aim ≥ 0.3× gensim's words per second is a time ratio ≤ 3.33), the
+    overlap of the two models' 10 nearest neighbours on probe words, the Spearman correlation with the human
+    similarity lists that ship with gensim's tests (on the pairs both words of which are in this small corpus's
+    vocabulary), and the peak memory of each.
+    """
+    corpus = _corpus()[:600] if quick else _corpus()
+    words = sum(map(len, corpus))
+    settings = {"dim": 100, "window": 5, "negative": 5, "epochs": 1 if quick else 5, "min_count": 5}
+    model, t_smln, peak_smln = _peak(lambda: word2vec.train_word2vec(corpus, rng=np.random.default_rng(0),
+                                                                     progress=False, **settings))
+    label = f"skip-gram + negative sampling, {words:,} words × {settings['epochs']} epochs"
+    try:
+        from gensim.models import Word2Vec
+    except ImportError:
+        return [Row("word2vec", label, t_smln, None, 1 / 0.3, f"gensim not installed; peak {peak_smln / 2**20:.0f} MB")]
+    gmodel, t_gensim, peak_gensim = _peak(lambda: Word2Vec(
+        corpus, vector_size=settings["dim"], window=settings["window"], negative=settings["negative"],
+        epochs=settings["epochs"], min_count=settings["min_count"], sg=1, workers=1, seed=0))
+    probes = [w for w in ("list", "class", "string", "exception", "function", "file", "module", "integer")
+              if w in model.vocab and w in gmodel.wv]
+    overlap = np.mean([len({w for w, _ in model.most_similar(p, 10)} & {w for w, _ in gmodel.wv.most_similar(p, topn=10)})
+                       for p in probes]) if probes else float("nan")
+    import gensim
+
+    notes = [f"{words * settings['epochs'] / t_smln:,.0f} vs {words * settings['epochs'] / t_gensim:,.0f} words/s",
+             f"top-10 overlap {overlap:.1f}/10 on {len(probes)} probes",
+             f"peak {peak_smln / 2**20:.0f} vs {peak_gensim / 2**20:.0f} MB"]
+    for name in ("wordsim353.tsv", "simlex999.txt"):
+        path = Path(gensim.__file__).parent / "test" / "test_data" / name
+        pairs = [line.split("\t")[:3] for line in path.read_text(encoding="utf-8").splitlines()
+                 if line and not line.startswith("#")]
+        pairs = [(a.lower(), b.lower(), float(s)) for a, b, s in pairs
+                 if a.lower() in model.vocab and b.lower() in model.vocab and a.lower() in gmodel.wv and b.lower() in gmodel.wv]
+        if len(pairs) >= 10:
+            human = [s for _, _, s in pairs]
+            notes.append(f"{name.split('.')[0]} ({len(pairs)} pairs) ρ = "
+                         f"{_spearman([model.similarity(a, b) for a, b, _ in pairs], human):.2f} vs "
+                         f"{_spearman([gmodel.wv.similarity(a, b) for a, b, _ in pairs], human):.2f}")
+        else:
+            notes.append(f"{name.split('.')[0]}: {len(pairs)} pairs in the vocabulary, too few")
+    return [Row("word2vec", label + " vs gensim", t_smln, t_gensim, 1 / 0.3, "; ".join(notes))]
+
+
+def _stdlib_corpus() -> list[list[str]]:
+    """A larger real text that ships with Python: the standard library's own source (no tests), one line a sentence."""
+    import sysconfig
+
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts and "test" not in p.parts)
+    lines = (line for f in files for line in f.read_text(encoding="utf-8", errors="replace").splitlines())
+    return [s for s in map(tokenize, lines) if s]
+
+
+def case_glove(quick: bool) -> list[Row]:
+    """GloVe's co-occurrence counting and one epoch of training on two corpus sizes: time, non-zero pairs, peak memory.
+
+    The corpus is the standard library's source. The peak grows with the non-zero pairs, while a dense V × V matrix
+    (the size quoted beside it) grows with V² and would not fit in memory at the larger size.
+    """
+    corpus = _stdlib_corpus()
+    total = sum(map(len, corpus))
+    rows = []
+    for target in ((20_000, 80_000) if quick else (total // 4, total)):
+        part, n = [], 0
+        for sentence in corpus:
+            if n >= target:
+                break
+            part.append(sentence)
+            n += len(sentence)
+        vocab = Vocabulary((w for s in part for w in s), min_count=5)
+        ids = [v[v > 0] for v in (vocab.encode(s) for s in part)]
+        (r, c, X), t_count, peak_count = _peak(lambda ids=ids, vocab=vocab: glove.cooccurrence(ids, len(vocab), 10))
+        V, nnz = len(vocab), X.size
+        rows.append(Row("glove", f"co-occurrence counts, {n:,} words", t_count, None, None,
+                        f"V = {V:,}, nnz = {nnz:,} ({nnz / V**2:.2%} of V²); peak {peak_count / 2**20:.0f} MB "
+                        f"({peak_count / nnz:.0f} B per pair); a dense V × V float64 matrix: {8 * V**2 / 2**30:.2f} GB"))
+        _, t_train, peak_train = _peak(lambda part=part: glove.train_glove(part, dim=50, epochs=1, min_count=5,
+                                                                           rng=np.random.default_rng(0), progress=False))
+        rows.append(Row("glove", f"counting + 1 epoch of training, {n:,} words", t_train, None, None,
+                        f"peak {peak_train / 2**20:.0f} MB"))
+    return rows
+
+
 def case_loop(quick: bool) -> list[Row]:
     """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
     def run(*cmd):
@@ -240,7 +353,8 @@ def case_loop(quick: bool) -> list[Row]:
     return rows
 
 
-CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent, "loop": case_loop}
+CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent,
+         "word2vec": case_word2vec, "glove": case_glove, "loop": case_loop}
 
 
 # ------------------------------------------------------------------------------------------------------------
