@@ -135,7 +135,28 @@ def symbolic_cell(cell, n_x, n_a):
 @functools.cache
 def compiled_cell(cell, n_x, n_a):
     """SymPy's step function and its Jacobians (by ``sympy.Matrix.jacobian``), made numeric by ``lambdify``."""
-    state, x, P, new, a_new = symbolic_cell(cell, n_x, n_a)
+    return _compile(*symbolic_cell(cell, n_x, n_a))
+
+
+@functools.cache
+def compiled_deep(cell, n_x, n_a1, n_a2):
+    """Two layers of ``cell`` as one step: layer 2's input is layer 1's new output (deep-rnn-a)."""
+    s1, x, P1, new1, a1 = symbolic_cell(cell, n_x, n_a1)
+    s2, x2, P2, new2, a2 = symbolic_cell(cell, n_a1, n_a2)
+
+    def rename(symbols, suffix):
+        return {v: sympy.Symbol(f"{v.name}_L{suffix}") for v in symbols}
+
+    r1 = rename([*s1, *(v for M in P1.values() for v in M)], 1)
+    r2 = rename([*s2, *(v for M in P2.values() for v in M)], 2)
+    a1 = a1.xreplace(r1)
+    r2 |= {x2[i]: a1[i] for i in range(n_a1)}
+    P = {f"{k}1": M.xreplace(r1) for k, M in P1.items()} | {f"{k}2": M.xreplace(r2) for k, M in P2.items()}
+    return _compile(s1.xreplace(r1).col_join(s2.xreplace(r2)), x, P,
+                    new1.xreplace(r1).col_join(new2.xreplace(r2)), a2.xreplace(r2))
+
+
+def _compile(state, x, P, new, a_new):
     theta = [s for k in sorted(P) for s in P[k]]
     args = [list(state), list(x), theta]
     return (sympy.lambdify(args, new, "numpy"), sympy.lambdify(args, a_new, "numpy"),
@@ -160,17 +181,24 @@ def compiled_loss(n_a, n_y):
 
 def oracle_loss_and_grads(cell, X, states, params, Y):
     """Total loss (rnn-loss) and every gradient, by SymPy's Jacobians chained through time (m = 1)."""
-    _assert_note("rnn-loss", r"L = \sum_{t=1}^{T_y} L^{\langle t \rangle}")
-    n_x, _, T = X.shape
     names = CELLS[cell][5]
     n_a = states[names[0]].shape[0]
-    step, out_a, J_s, J_as, J_th, J_ath, keys, shapes = compiled_cell(cell, n_x, n_a)
+    L, grads, g = chain(compiled_cell(cell, X.shape[0], n_a), np.concatenate([states[n][:, 0] for n in names]), X,
+                        params, Y, "Wya" if cell == "rnn" else "Wy")
+    for i, name in enumerate(names):
+        grads[name] = g[i * n_a:(i + 1) * n_a, None]
+    return L, grads
+
+
+def chain(compiled, s, X, params, Y, W_name):
+    """Run the compiled step through time from state ``s``; return the loss, the parameters' gradients and ∂L/∂s."""
+    _assert_note("rnn-loss", r"L = \sum_{t=1}^{T_y} L^{\langle t \rangle}")
+    T = X.shape[2]
+    step, out_a, J_s, J_as, J_th, J_ath, keys, shapes = compiled
     theta = np.concatenate([params[k].ravel() for k in keys])
-    W_name = "Wya" if cell == "rnn" else "Wy"
     Wy, by = params[W_name], params["by"]
-    n_y = Wy.shape[0]
+    n_y, n_a = Wy.shape
     ell, dell = compiled_loss(n_a, n_y)
-    s = np.concatenate([states[n][:, 0] for n in names])
     seq = []  # (state before the step, x)
     L = 0.0
     for t in range(T):
@@ -200,9 +228,7 @@ def oracle_loss_and_grads(cell, X, states, params, Y):
         grads[key] = d_theta[k:k + size].reshape(shapes[key])
         k += size
     grads[W_name], grads["by"] = dWy.reshape(Wy.shape), dby.reshape(by.shape)
-    for i, name in enumerate(names):
-        grads[name] = g[i * n_a:(i + 1) * n_a, None]
-    return L, grads
+    return L, grads, g
 
 
 SHAPES = [(1, 1, 1), (1, 2, 3), (2, 1, 3), (2, 2, 2)]  # (n_x, n_a, T): n_x, n_a ≤ 2, T ≤ 3
@@ -289,6 +315,35 @@ def test_backward_matches_central_differences_on_larger_shapes(cell, n_x, n_a, n
     numeric = _numeric_grads(cell, X, states, params, Y)
     for k, num in numeric.items():
         np.testing.assert_allclose(grads[k], num, rtol=1e-5, atol=1e-7, err_msg=f"{cell}: d{k}")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_deep_rnn_backward_equals_the_sympy_derived_gradient(cell):
+    """Two stacked layers (n_a = 2 then 1), T = 3: SymPy's Jacobians of the composed step, chained through time."""
+    rng = np.random.default_rng(9)
+    n_x, sizes, n_y, T = 1, (2, 1), 2, 3
+    params = deep_rnn.init_deep_rnn_params(n_x, list(sizes), n_y, rng, cell=cell)
+    params = {k: v + 0.5 * rng.standard_normal(v.shape) for k, v in params.items()}
+    names = {"rnn": ("a0",), "gru": ("c0",), "lstm": ("a0", "c0")}[cell]
+    states = {f"{n}[{l}]": 0.5 * rng.standard_normal((sizes[l - 1], 1)) for l in (1, 2) for n in names}
+    X = rng.standard_normal((n_x, 1, T))
+    Y = np.eye(n_y)[rng.integers(0, n_y, (1, T))].transpose(2, 0, 1)
+    s0 = np.concatenate([states[f"{n}[{l}]"][:, 0] for l in (1, 2) for n in names])
+    L, expected, g = chain(compiled_deep(cell, n_x, *sizes), s0, X, params, Y, "Wya" if cell == "rnn" else "Wy")
+    k = 0
+    for l in (1, 2):
+        for n in names:
+            expected[f"{n}[{l}]"] = g[k:k + sizes[l - 1], None]
+            k += sizes[l - 1]
+    a0 = [states[f"{names[0]}[{l}]"] for l in (1, 2)]
+    c0 = [states[f"c0[{l}]"] for l in (1, 2)] if cell == "lstm" else None
+    _, _, caches = deep_rnn.deep_rnn_forward(X, a0, params, cell=cell, c0=c0)
+    loss, dZ = rnn.cross_entropy(caches["Z"], Y)
+    assert loss == pytest.approx(L, rel=1e-12)
+    grads = deep_rnn.deep_rnn_backward(dZ, caches)
+    assert set(grads) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(grads[key], value, rtol=1e-9, atol=1e-12, err_msg=f"{cell}: d{key}")
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
