@@ -145,8 +145,8 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     return found
 
 
-COPIED = (("smln", "smln_site", "tests", "notes", "original", "scripts", "benchmarks"),
-          ("tangle.py", "fidelity.py", "pyproject.toml"))
+COPIED = (("smln", "smln_site", "hooks", "tests", "notes", "original", "scripts", "benchmarks"),
+          ("tangle.py", "fidelity.py", "pyproject.toml", "mkdocs.yml"))
 
 
 def snapshot(src: Path, dst: Path) -> Path:
