@@ -78,6 +78,7 @@ def test_vocabulary_counts_orders_and_maps_rare_words_to_unk():
     assert vocab.decode(vocab.encode(["a", "b"])) == ["a", "b"]
     assert Vocabulary(tokens).counts.sum() == len(tokens)  # min_count defaults to 1: every word kept
     assert Vocabulary(tokens).counts[0] == 0
+    assert repr(vocab) == "Vocabulary(3 个词,含 <UNK>)"
 
 
 @given(st.lists(st.sampled_from("abcdefg"), min_size=1, max_size=40), st.integers(1, 4))
@@ -536,3 +537,48 @@ def test_the_demonstration_shows_what_the_note_says():
     assert {"raised", "except", "finally"} <= set(w2v)
     assert {"typeerror", "valueerror", "indexerror"} <= {w for w, _ in models["nlm"]["neighbours"]["exception"]}
     assert {"tuple", "sequence", "mapping"} <= {w for w, _ in models["glove"]["neighbours"]["list"]}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Edges the mutation run found untested
+
+
+def test_vocabulary_edges():
+    with pytest.raises(ValueError, match="最多的 'a' 出现 2 次"):
+        Vocabulary(["a", "a", "b"], min_count=3)
+    vocab = Vocabulary(["a", "b"])
+    assert vocab.decode([2, 0]) == ["b", UNK]
+    for bad in ([-1], [3]):
+        with pytest.raises(IndexError, match=r"下标应在 \[0, 3\) 内"):
+            vocab.decode(bad)
+    with pytest.raises(KeyError, match="'c' 不在词表中"):
+        vocab.id("c")
+
+
+def test_word_vectors_edges():
+    vocab = Vocabulary([f"w{i}" for i in range(14)])  # 14 words + <UNK>
+    E = np.random.default_rng(1).standard_normal((3, len(vocab))) * 0.1  # norms below 1 still get normalised
+    E[:, vocab.id("w3")] = 0.0  # a zero vector: similarity 0, not NaN
+    model = WordVectors(vocab, E)
+    with np.errstate(all="raise"):
+        assert model.similarity("w3", "w4") == 0.0
+    e1, e2 = E[:, vocab.id("w1")], E[:, vocab.id("w2")]
+    assert model.similarity("w1", "w2") == pytest.approx(e1 @ e2 / np.linalg.norm(e1) / np.linalg.norm(e2))
+    assert model.similarity("w1", "w1") == pytest.approx(1.0)
+    assert len(model.most_similar("w1")) == 10  # topn defaults to 10
+    assert len(model.most_similar("w1", 1)) == 1
+    assert len(model.most_similar("w1", 100)) == len(vocab) - 2  # everything but the word and <UNK>
+    assert WordVectors(Vocabulary(["x"]), np.ones((2, 2))).most_similar("x") == []
+    for bad in (np.ones(2), np.ones((2, 3))):
+        with pytest.raises(ValueError, match=r"E: 形状应为 \(d, 2\)"):
+            WordVectors(Vocabulary(["x"]), bad)
+
+
+def test_cooccurrence_edges():
+    sentence = list(range(12))
+    rows, cols, X = glove.cooccurrence([sentence], 12)  # window defaults to 10
+    pairs = {(r, c): x for r, c, x in zip(rows.tolist(), cols.tolist(), X.tolist(), strict=True)}
+    assert pairs[(0, 10)] == pytest.approx(0.1) and (0, 11) not in pairs
+    for bad in ([[-1, 0]], [[0, 12]]):
+        with pytest.raises(IndexError, match=r"下标应在 \[0, 12\) 内"):
+            glove.cooccurrence(bad, 12)
