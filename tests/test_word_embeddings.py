@@ -582,3 +582,20 @@ def test_cooccurrence_edges():
     for bad in ([[-1, 0]], [[0, 12]]):
         with pytest.raises(IndexError, match=r"下标应在 \[0, 12\) 内"):
             glove.cooccurrence(bad, 12)
+
+
+def test_glove_defaults_initialisation_and_reported_loss():
+    defaults = {k: v.default for k, v in inspect.signature(glove.train_glove).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    assert defaults == {"dim": 50, "window": 10, "epochs": 25, "learning_rate": 0.05, "x_max": 100.0, "alpha": 0.75,
+                        "min_count": 5, "rng": None, "batch_size": 4096, "progress": True}
+    corpus = _topic_corpus(np.random.default_rng(6), n=40)
+    dim = 4
+    model = glove.train_glove(corpus, dim=dim, epochs=1, learning_rate=1e-12, min_count=1, rng=np.random.default_rng(7),
+                              progress=False)  # a step of 1e-12: the parameters stay at their initial values
+    for part in (model.E_context, model.Theta):  # uniform in [−0.5/d, 0.5/d), as GloVe's C code
+        assert np.abs(part).max() <= 0.5 / dim and part.min() < -0.1 / dim and part.max() > 0.1 / dim
+    vocab = model.vocab
+    rows, cols, X = glove.cooccurrence([vocab.encode(s) for s in corpus], len(vocab), 10)
+    J, _ = glove.glove_loss(model.E_context, model.Theta, np.zeros(len(vocab)), np.zeros(len(vocab)), rows, cols, X)
+    assert model.loss == [pytest.approx(J / X.size, rel=1e-6)]  # loss is J / nnz of the epoch
