@@ -599,3 +599,14 @@ def test_glove_defaults_initialisation_and_reported_loss():
     rows, cols, X = glove.cooccurrence([vocab.encode(s) for s in corpus], len(vocab), 10)
     J, _ = glove.glove_loss(model.E_context, model.Theta, np.zeros(len(vocab)), np.zeros(len(vocab)), rows, cols, X)
     assert model.loss == [pytest.approx(J / X.size, rel=1e-6)]  # loss is J / nnz of the epoch
+
+
+def test_rare_words_take_no_part_in_training():
+    corpus = [["a", "b", "rare1", "a", "b"], ["b", "a", "rare2", "b"]] * 5  # rare1, rare2: 5 times each → <UNK>
+    glv = glove.train_glove(corpus, dim=2, epochs=1, min_count=6, rng=np.random.default_rng(0), progress=False)
+    assert glv.vocab.words == [UNK, "b", "a"] and glv.nnz == 4  # (a, a), (a, b), (b, a), (b, b): no <UNK> pair
+    w2v = word2vec.train_word2vec(corpus, dim=2, epochs=1, min_count=6, rng=np.random.default_rng(0), progress=False)
+    untouched = word2vec.train_word2vec(corpus, dim=2, epochs=1, min_count=6, rng=np.random.default_rng(0),
+                                        progress=False, alpha=1e-30, min_alpha=0)
+    np.testing.assert_array_equal(w2v.E[:, 0], untouched.E[:, 0])  # <UNK>'s vector is never updated
+    assert not w2v.Theta[:, 0].any()
