@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from smln import activations, charlm, deep_rnn, gru, lstm, rnn
 from smln.optim import Adam
+from tests.numeric import central_difference
 from tests.oracle import ROOT, latex, oracle
 
 NOTE = "notes/04-sequence-models.md"
@@ -282,24 +283,11 @@ def test_the_bptt_formulas_are_the_ones_the_rnn_uses():
     _assert_note("bptt-dw", r"dW_{aa} = \sum_{t=1}^{T_x} dz_a^{\langle t \rangle} (a^{\langle t-1 \rangle})^T")
 
 
-def _numeric_grads(cell, X, states, params, Y, h=1e-6):
+def _numeric_grads(cell, X, states, params, Y):
     def loss():
         return rnn.cross_entropy(run(cell, X, states, params)[2]["Z"], Y)[0]
 
-    out = {}
-    for store in (params, states):
-        for k, P in store.items():
-            num = np.zeros_like(P)
-            for idx in np.ndindex(P.shape):
-                old = P[idx]
-                P[idx] = old + h
-                up = loss()
-                P[idx] = old - h
-                down = loss()
-                P[idx] = old
-                num[idx] = (up - down) / (2 * h)
-            out[k] = num
-    return out
+    return {k: central_difference(loss, P) for store in (params, states) for k, P in store.items()}
 
 
 @settings(max_examples=12, deadline=None)
@@ -359,17 +347,9 @@ def test_deep_rnn_backward_matches_central_differences(cell):
 
     caches = deep_rnn.deep_rnn_forward(X, a0, params, cell=cell)[2]
     grads = deep_rnn.deep_rnn_backward(rnn.cross_entropy(caches["Z"], Y)[1], caches)
-    h = 1e-6
     for k, P in [*params.items(), ("a0[1]", a0[0]), ("a0[2]", a0[1])]:
         key = ("c0" + k[2:] if cell == "gru" else k) if k.startswith("a0[") else k
-        for idx in np.ndindex(P.shape):
-            old = P[idx]
-            P[idx] = old + h
-            up = loss()
-            P[idx] = old - h
-            down = loss()
-            P[idx] = old
-            assert grads[key][idx] == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-8), (key, idx)
+        np.testing.assert_allclose(grads[key], central_difference(loss, P), rtol=1e-5, atol=1e-8, err_msg=key)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -797,3 +777,34 @@ def test_the_adam_and_clipping_loop_of_the_note_runs_in_float32():
     grads = rnn.rnn_backward(rnn.cross_entropy(caches["Z"], X)[1], caches)
     Adam(0.01).step(params, rnn.clip_gradients({k: grads[k] for k in params}, 1.0))
     assert all(v.dtype == np.float32 for v in params.values())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Edges the mutation run found untested
+
+
+def test_softmax_output_does_not_overflow_on_large_logits():
+    rng = np.random.default_rng(0)
+    params = rnn.init_rnn_params(2, 3, 2, rng)
+    params["by"][:] = [[800.0], [0.0]]  # e^800 overflows: the maximum must be subtracted
+    _, Y_hat, _ = rnn.rnn_forward(rng.standard_normal((2, 1, 2)), None, params)
+    np.testing.assert_allclose(Y_hat[:, 0, :], [[1.0, 1.0], [0.0, 0.0]], atol=1e-300)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_extra_upstream_gradient_on_the_activations_is_added(cell):
+    """backward(dZ, caches, dA=G) is the gradient of L + Σ G ⊙ A (as when another layer reads A)."""
+    rng = np.random.default_rng(1)
+    params, states = make(cell, 2, 3, 2, 2, rng)
+    X, G = rng.standard_normal((2, 2, 3)), rng.standard_normal((3, 2, 3))
+    Y = np.eye(2)[rng.integers(0, 2, (2, 3))].transpose(2, 0, 1)
+
+    def loss():
+        A, _, caches = run(cell, X, states, params)
+        return rnn.cross_entropy(caches["Z"], Y)[0] + float(np.sum(G * A))
+
+    A, _, caches = run(cell, X, states, params)
+    grads = CELLS[cell][1](rnn.cross_entropy(caches["Z"], Y)[1], caches, dA=G)
+    for k, P in params.items():
+        np.testing.assert_allclose(grads[k], central_difference(loss, P), rtol=1e-5, atol=1e-8, err_msg=k)
+

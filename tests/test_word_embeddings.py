@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from smln import glove, word2vec
 from smln.embeddings import UNK, Vocabulary, WordVectors, embed, one_hot, tokenize
 from tests import errata
+from tests.numeric import central_difference
 from tests.oracle import ROOT, latex
 
 NOTE = "notes/05-word-embeddings.md"
@@ -37,19 +38,6 @@ def _sym(name, rows, cols):
 
 def _sigma(z):
     return 1 / (1 + sympy.exp(-z))
-
-
-def _numeric_grad(f, X, h=1e-6):
-    out = np.zeros_like(X)
-    for idx in np.ndindex(X.shape):
-        old = X[idx]
-        X[idx] = old + h
-        up = f()
-        X[idx] = old - h
-        down = f()
-        X[idx] = old
-        out[idx] = (up - down) / (2 * h)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -184,7 +172,7 @@ def test_neural_lm_gradients_match_central_differences(V, d, n, n_h, m, seed):
     Z, cache = word2vec.nlm_forward(params, context)
     grads = word2vec.nlm_backward(word2vec.softmax_cross_entropy(Z, targets)[1], cache)
     for name, value in params.items():
-        np.testing.assert_allclose(grads[name], _numeric_grad(loss, value), rtol=1e-5, atol=1e-8, err_msg=name)
+        np.testing.assert_allclose(grads[name], central_difference(loss, value), rtol=1e-5, atol=1e-8, err_msg=name)
 
 
 def test_neural_lm_learns_a_repeating_text():
@@ -264,8 +252,8 @@ def test_skipgram_losses_match_central_differences(V, d, m, K, seed):
     c, t, neg = rng.integers(0, V, m), rng.integers(0, V, m), rng.integers(0, V, (m, K))
     for fn, args in ((word2vec.skipgram_softmax_loss, (c, t)), (word2vec.negative_sampling_loss, (c, t, neg))):
         _, dE, dT = fn(E, Th, *args)
-        np.testing.assert_allclose(dE, _numeric_grad(lambda fn=fn, args=args: fn(E, Th, *args)[0], E), rtol=1e-5, atol=1e-8)
-        np.testing.assert_allclose(dT, _numeric_grad(lambda fn=fn, args=args: fn(E, Th, *args)[0], Th), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(dE, central_difference(lambda fn=fn, args=args: fn(E, Th, *args)[0], E), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(dT, central_difference(lambda fn=fn, args=args: fn(E, Th, *args)[0], Th), rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.formula("ns-dist-freq", "ns-dist-34", "ns-dist-uniform")
@@ -408,7 +396,7 @@ def test_glove_gradients_match_central_differences(V, d, nnz, seed):
 
     grads = glove.glove_loss(P["E"], P["Theta"], P["b"], P["b_tilde"], rows, cols, X)[1]
     for name, value in P.items():
-        np.testing.assert_allclose(grads[name], _numeric_grad(loss, value), rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(grads[name], central_difference(loss, value), rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 TOPICS = [["red", "green", "blue", "yellow"], ["cat", "dog", "horse", "cow"]]
