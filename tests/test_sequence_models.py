@@ -808,3 +808,21 @@ def test_extra_upstream_gradient_on_the_activations_is_added(cell):
     for k, P in params.items():
         np.testing.assert_allclose(grads[k], central_difference(loss, P), rtol=1e-5, atol=1e-8, err_msg=k)
 
+
+
+def test_char_lm_defaults_are_the_notes():
+    import inspect
+
+    def defaults(fn):
+        return {k: v.default for k, v in inspect.signature(fn).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+
+    assert defaults(charlm.train_char_lm) == {"cell": "lstm", "n_a": 128, "m": 32, "T": 64, "steps": 1000,
+                                               "alpha": 0.002, "max_norm": 5.0, "rng": None, "valid_fraction": 0.1,
+                                               "eval_every": 100, "progress": True}
+    assert defaults(charlm.sample) == {"temperature": 1.0, "prime": "\n"}
+    # temperature 1 samples from the model's own distribution: the same draws as sampling from softmax(z) directly
+    rng = np.random.default_rng(0)
+    params = rnn.init_rnn_params(3, 4, 3, rng)
+    text = charlm.sample("rnn", params, list("ab\n"), 5, np.random.default_rng(1))
+    assert text == charlm.sample("rnn", params, list("ab\n"), 5, np.random.default_rng(1), temperature=1.0, prime="\n")
