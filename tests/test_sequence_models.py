@@ -796,8 +796,8 @@ def test_extra_upstream_gradient_on_the_activations_is_added(cell):
     """backward(dZ, caches, dA=G) is the gradient of L + Σ G ⊙ A (as when another layer reads A)."""
     rng = np.random.default_rng(1)
     params, states = make(cell, 2, 3, 2, 2, rng)
-    X, G = rng.standard_normal((2, 2, 3)), rng.standard_normal((3, 2, 3))
-    Y = np.eye(2)[rng.integers(0, 2, (2, 3))].transpose(2, 0, 1)
+    X, G = rng.standard_normal((2, 2, 4)), rng.standard_normal((3, 2, 4))  # T = 4 ≠ n_a = 3
+    Y = np.eye(2)[rng.integers(0, 2, (2, 4))].transpose(2, 0, 1)
 
     def loss():
         A, _, caches = run(cell, X, states, params)

@@ -598,3 +598,21 @@ def test_rare_words_take_no_part_in_training():
                                         progress=False, alpha=1e-30, min_alpha=0)
     np.testing.assert_array_equal(w2v.E[:, 0], untouched.E[:, 0])  # <UNK>'s vector is never updated
     assert not w2v.Theta[:, 0].any()
+
+
+def test_word2vec_module_edges():
+    with np.errstate(over="raise", invalid="raise"):
+        L, dZ = word2vec.softmax_cross_entropy(np.array([[900.0], [0.0]]), np.array([1]))
+    assert L == pytest.approx(900.0) and dZ[:, 0] == pytest.approx([1.0, -1.0])
+    params = word2vec.init_nlm_params(5, 2, 2, 3, np.random.default_rng(0))
+    for bad in (np.array([0, 1]), np.array([[0.0], [1.0]])):
+        with pytest.raises(ValueError, match=r"context: 需要形状为 \(n, m\) 的整数下标"):
+            word2vec.nlm_forward(params, bad)
+    with pytest.raises(ValueError, match="至少需要 n \\+ 1 = 4 个词"):
+        word2vec.context_windows(np.arange(3), 3)
+    assert word2vec.context_windows(np.arange(4), 3)[0].shape == (3, 1)
+    with pytest.raises(ValueError, match="语料是空的"):
+        word2vec.skipgram_pairs([[]], 2)
+    defaults = {k: v.default for k, v in inspect.signature(word2vec.train_nlm).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    assert defaults == {"d": 16, "n": 4, "n_h": 64, "epochs": 3, "alpha": 0.003, "batch_size": 256, "rng": None}
