@@ -616,3 +616,44 @@ def test_word2vec_module_edges():
     defaults = {k: v.default for k, v in inspect.signature(word2vec.train_nlm).parameters.items()
                 if v.default is not inspect.Parameter.empty}
     assert defaults == {"d": 16, "n": 4, "n_h": 64, "epochs": 3, "alpha": 0.003, "batch_size": 256, "rng": None}
+
+
+def test_initialisations_and_the_neural_lm_reported_loss():
+    p = word2vec.init_nlm_params(200, 40, 3, 300, np.random.default_rng(0))
+    assert p["E"].std() == pytest.approx(0.1, rel=0.05)
+    assert p["W1"].std() == pytest.approx(np.sqrt(1 / 120), rel=0.05)
+    assert p["W2"].std() == pytest.approx(np.sqrt(1 / 300), rel=0.05)
+    assert not p["b1"].any() and not p["b2"].any()
+    ids = np.tile(np.arange(6), 20)
+    params, history = word2vec.train_nlm(ids, 6, d=3, n=2, n_h=4, epochs=1, alpha=1e-12, batch_size=7,
+                                         rng=np.random.default_rng(1))  # a step of 1e-12: the loss of the start
+    context, targets = word2vec.context_windows(ids, 2)
+    expected = word2vec.softmax_cross_entropy(word2vec.nlm_forward(params, context)[0], targets)[0]
+    assert history == [pytest.approx(expected, rel=1e-9)]  # the mean over every sample, in batches of 7
+    dim = 8
+    w2v = word2vec.train_word2vec([["a", "b", "c", "a"]] * 5, dim=dim, epochs=1, min_count=1, alpha=1e-30,
+                                  min_alpha=0, rng=np.random.default_rng(2), progress=False)
+    assert np.abs(w2v.E).max() <= 0.5 / dim and w2v.E.min() < -0.2 / dim and w2v.E.max() > 0.2 / dim
+    assert np.abs(w2v.Theta).max() < 1e-20  # Θ starts at 0
+
+
+def test_sentence_chunks_cut_only_at_sentence_starts():
+    sent = np.repeat(np.arange(5), [3, 1, 4, 2, 3])  # sentences start at 0, 3, 4, 8, 10
+    assert word2vec.sentence_chunks(sent, 4) == [(0, 4), (4, 8), (8, 13)]
+    assert word2vec.sentence_chunks(sent, 100) == [(0, 13)]
+    assert word2vec.sentence_chunks(sent, 1) == [(0, 3), (3, 4), (4, 8), (8, 10), (10, 13)]
+
+
+def test_short_sentences_give_their_pairs():
+    c, t = word2vec.skipgram_pairs([[4, 7]], 5)  # a window wider than the sentence
+    assert sorted(zip(c.tolist(), t.tolist(), strict=True)) == [(4, 7), (7, 4)]
+    assert word2vec.skipgram_pairs([[4]], 5)[0].size == 0
+
+
+def test_zero_counts_are_never_sampled_nor_kept():
+    np.testing.assert_array_equal(word2vec.noise_distribution([0, 3]), [0.0, 1.0])
+    np.testing.assert_array_equal(word2vec.keep_probability([0, 5], sample=1.0), [0.0, 1.0])
+    with pytest.raises(ValueError, match="counts: 需要非负"):
+        word2vec.noise_distribution([-1, 3])
+    draws = word2vec.sample_negatives(word2vec.noise_distribution([0, 3, 0, 1]), (1000,), np.random.default_rng(0))
+    assert set(np.unique(draws)) == {1, 3}
