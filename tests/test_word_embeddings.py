@@ -657,3 +657,15 @@ def test_zero_counts_are_never_sampled_nor_kept():
         word2vec.noise_distribution([-1, 3])
     draws = word2vec.sample_negatives(word2vec.noise_distribution([0, 3, 0, 1]), (1000,), np.random.default_rng(0))
     assert set(np.unique(draws)) == {1, 3}
+
+
+@settings(max_examples=30)
+@given(V=st.integers(2, 20), topn=st.integers(1, 25), seed=st.integers(0, 999))
+def test_most_similar_is_the_brute_force_top_n(V, topn, seed):
+    vocab = Vocabulary([f"w{i}" for i in range(V)])
+    E = np.random.default_rng(seed).standard_normal((3, len(vocab)))
+    model = WordVectors(vocab, E)
+    sims = {w: model.similarity("w0", w) for w in vocab.words[1:] if w != "w0"}
+    expected = sorted(sims, key=lambda w: -sims[w])[:topn]
+    assert [w for w, _ in model.most_similar("w0", topn)] == expected
+    np.testing.assert_array_equal(word2vec.noise_distribution([0, 1]), [0.0, 1.0])
