@@ -826,3 +826,21 @@ def test_char_lm_defaults_are_the_notes():
     params = rnn.init_rnn_params(3, 4, 3, rng)
     text = charlm.sample("rnn", params, list("ab\n"), 5, np.random.default_rng(1))
     assert text == charlm.sample("rnn", params, list("ab\n"), 5, np.random.default_rng(1), temperature=1.0, prime="\n")
+
+
+def test_evaluate_is_the_mean_cross_entropy_per_character_with_the_state_carried():
+    """Brute force: step the cell character by character along each of the m streams."""
+    rng = np.random.default_rng(4)
+    chars = list("abc")
+    params = rnn.init_rnn_params(3, 4, 3, rng, method="he")
+    ids = rng.integers(0, 3, 23)
+    m, T = 2, 3  # 11 characters a stream: four segments of at most 3, the state carried across them
+    n = (ids.size - 1) // m
+    losses = []
+    for j in range(m):
+        a = np.zeros((4, 1))
+        for k in range(n):
+            x = np.eye(3)[:, [ids[j * n + k]]]
+            a, y_hat, _ = rnn.rnn_cell_forward(x, a, params)
+            losses.append(-np.log(y_hat[ids[j * n + k + 1], 0]))
+    assert charlm.evaluate("rnn", params, ids, len(chars), m=m, T=T) == pytest.approx(np.mean(losses), rel=1e-12)
