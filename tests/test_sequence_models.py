@@ -821,6 +821,7 @@ def test_char_lm_defaults_are_the_notes():
                                                "alpha": 0.002, "max_norm": 5.0, "rng": None, "valid_fraction": 0.1,
                                                "eval_every": 100, "progress": True}
     assert defaults(charlm.sample) == {"temperature": 1.0, "prime": "\n"}
+    assert defaults(charlm.evaluate) == {"m": 32, "T": 64}  # the training defaults
     # temperature 1 samples from the model's own distribution: the same draws as sampling from softmax(z) directly
     rng = np.random.default_rng(0)
     params = rnn.init_rnn_params(3, 4, 3, rng)
