@@ -845,3 +845,22 @@ def test_evaluate_is_the_mean_cross_entropy_per_character_with_the_state_carried
             a, y_hat, _ = rnn.rnn_cell_forward(x, a, params)
             losses.append(-np.log(y_hat[ids[j * n + k + 1], 0]))
     assert charlm.evaluate("rnn", params, ids, len(chars), m=m, T=T) == pytest.approx(np.mean(losses), rel=1e-12)
+
+
+def test_char_lm_training_edges():
+    text = "abcabcabcabcabcabcabc"  # 21 characters; valid_fraction 0.5 → 10 for training → one stream of 9 steps
+    rng = np.random.default_rng(0)
+    result = charlm.train_char_lm(text, "rnn", n_a=1, m=1, T=9, steps=2, eval_every=1, valid_fraction=0.5, rng=rng,
+                                  progress=False)  # the smallest sizes, and a segment exactly as long as the stream
+    assert len(result["train_loss"]) == 2 and [s for s, _ in result["valid_loss"]] == [1, 2]
+    with pytest.raises(ValueError, match="不够一段 T = 10"):
+        charlm.train_char_lm(text, "rnn", m=1, T=10, valid_fraction=0.5, rng=rng)
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match="valid_fraction"):
+            charlm.train_char_lm(text, valid_fraction=bad, rng=rng)
+    lstm_run = charlm.train_char_lm(text, "lstm", n_a=2, m=1, T=3, steps=1, valid_fraction=0.5, forget_bias=1.0,
+                                    rng=np.random.default_rng(0), progress=False)
+    assert (lstm_run["params"]["bf"] != 0).all()  # forget_bias reaches the initialisation, not the forward pass
+    gru_run = charlm.train_char_lm(text, "gru", n_a=2, m=1, T=3, steps=1, valid_fraction=0.5, reset_after=True,
+                                   rng=np.random.default_rng(0), progress=False)
+    assert "Wr" in gru_run["params"]
