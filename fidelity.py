@@ -71,6 +71,7 @@ SECTIONS = {
     "Word2Vec & Skip-gram": "notes/05-word-embeddings.md",
     "负采样(Negative Sampling)": "notes/05-word-embeddings.md",
     "GloVe 向量": "notes/05-word-embeddings.md",
+    "translation 模型": "notes/06-translation.md",
 }
 
 # deliberate omissions: whole sections of the original, with the reason each is left out
