@@ -11,7 +11,7 @@ NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the med
 (smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
 ``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build and gensim); a case whose counterpart is not installed
 says so and is skipped. Cases land with their chapters: optimizer steps, batch norm and the recurrent layers (LSTM,
-GRU), word2vec and GloVe now; translation and logistic regression later.
+GRU), word2vec, GloVe and the attention seq2seq now; logistic regression later.
 """
 
 from __future__ import annotations
@@ -336,6 +336,96 @@ def case_glove(quick: bool) -> list[Row]:
     return rows
 
 
+def _torch_seq2seq(torch, params, n_a, n_s):
+    """The same attention encoder–decoder in PyTorch, holding smln's weights: a bidirectional ``nn.LSTM`` encoder, the
+    additive attention written with tensor operations, an ``nn.LSTMCell`` decoder and a linear output layer."""
+    def gates(prefix, n):  # smln's [h; x] columns and (f, u, o, c) rows → torch's hh, ih and (i, f, g, o) rows
+        W = np.concatenate([params[f"{prefix}.W{k}"] for k in "ufco"])
+        b = np.concatenate([params[f"{prefix}.b{k}"] for k in "ufco"])[:, 0]
+        return W[:, :n], W[:, n:], b
+
+    n_x = params["enc_f.Wf"].shape[1] - n_a
+    encoder = torch.nn.LSTM(n_x, n_a, bidirectional=True).double()
+    decoder = torch.nn.LSTMCell(params["dec.Wf"].shape[1] - n_s, n_s).double()
+    t = {k: torch.from_numpy(params[k].copy()).requires_grad_() for k in ("att.Ws", "att.Wa", "att.b", "att.v",
+                                                                           "Wy", "by")}
+    with torch.no_grad():
+        for suffix, prefix in (("l0", "enc_f"), ("l0_reverse", "enc_b")):
+            hh, ih, b = gates(prefix, n_a)
+            getattr(encoder, f"weight_hh_{suffix}").copy_(torch.from_numpy(hh))
+            getattr(encoder, f"weight_ih_{suffix}").copy_(torch.from_numpy(ih))
+            getattr(encoder, f"bias_ih_{suffix}").copy_(torch.from_numpy(b))
+            getattr(encoder, f"bias_hh_{suffix}").zero_()
+        hh, ih, b = gates("dec", n_s)
+        decoder.weight_hh.copy_(torch.from_numpy(hh))
+        decoder.weight_ih.copy_(torch.from_numpy(ih))
+        decoder.bias_ih.copy_(torch.from_numpy(b))
+        decoder.bias_hh.zero_()
+
+    def loss(x, y_in, y):
+        """x (T_x, m, n_x), y_in (T_y, m, n_y) one-hot, y (T_y, m) class indices → the summed cross-entropy / m."""
+        A, _ = encoder(x)  # (T_x, m, 2 n_a)
+        P = A @ t["att.Wa"].T + t["att.b"][:, 0]  # (T_x, m, n_e)
+        s = c = torch.zeros(x.shape[1], n_s, dtype=x.dtype)
+        states = []
+        for step in range(y_in.shape[0]):
+            e = torch.tanh(P + s @ t["att.Ws"].T) @ t["att.v"][0]  # (T_x, m)
+            alpha = torch.softmax(e, dim=0)
+            context = (alpha[:, :, None] * A).sum(dim=0)
+            s, c = decoder(torch.cat([context, y_in[step]], dim=1), (s, c))
+            states.append(s)
+        Z = torch.stack(states) @ t["Wy"].T + t["by"][:, 0]  # (T_y, m, n_y)
+        return torch.nn.functional.cross_entropy(Z.reshape(-1, Z.shape[2]), y.reshape(-1), reduction="sum") / x.shape[1]
+
+    return loss, [*encoder.parameters(), *decoder.parameters(), *t.values()], t
+
+
+def case_seq2seq(quick: bool) -> list[Row]:
+    """One training step (forward, loss, backward) of the chapter-6 date translator against the same model in PyTorch.
+
+    A batch of m = 64 dates (T_x = 29 input characters, T_y = 11 output characters) and the Translator's default sizes
+    (n_a = 32, n_s = 64, n_e = 16), float64. Before timing, torch's model gets smln's weights and the loss and the
+    attention and output gradients must agree.
+    """
+    from smln.dates import make_dates
+    from smln.seq2seq import Translator, seq2seq_backward, seq2seq_forward
+
+    m, sizes, repeat = (4, {"n_a": 4, "n_s": 6, "n_e": 3}, 5) if quick else (64, {}, 20)
+    pairs = make_dates(2000, np.random.default_rng(3))
+    model = Translator(**sizes, max_steps=1).fit([s for s, _ in pairs], [t for _, t in pairs], np.random.default_rng(4),
+                                                progress=False)
+    X, Y_in, Y = model._batch([s for s, _ in pairs[:m]], [t for _, t in pairs[:m]])
+    params = model.params_
+
+    def smln_step():
+        Z, cache = seq2seq_forward(X, Y_in, params)
+        L, dZ = rnn.cross_entropy(Z, Y)
+        return L, seq2seq_backward(dZ, cache)
+
+    t_smln = median_time(smln_step, repeat)
+    label = "attention seq2seq training step vs PyTorch"
+    torch = _torch()
+    if torch is None:
+        return [Row("seq2seq", label, t_smln, None, 2.0, "torch not installed")]
+    loss, parameters, named = _torch_seq2seq(torch, params, model.n_a, model.n_s)
+    x, y_in = (torch.from_numpy(a.transpose(2, 1, 0).copy()) for a in (X, Y_in))
+    y = torch.from_numpy(Y.argmax(axis=0).T.copy())
+
+    def torch_step():
+        for p in parameters:
+            p.grad = None
+        L = loss(x, y_in, y)
+        L.backward()
+        return L
+
+    L_torch, (L, grads) = torch_step(), smln_step()
+    if not (np.isclose(L_torch.item(), L, rtol=1e-10)
+            and all(np.allclose(named[k].grad.numpy(), grads[k], rtol=1e-7, atol=1e-10) for k in named)):
+        raise AssertionError("seq2seq: smln and torch disagree on the same weights")
+    return [Row("seq2seq", label, t_smln, median_time(torch_step, repeat), 2.0,
+                f"m = {m}, T_x = {X.shape[2]}, T_y = {Y.shape[2]}; loss, attention and output gradients checked equal")]
+
+
 def case_loop(quick: bool) -> list[Row]:
     """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
     def run(*cmd):
@@ -354,7 +444,7 @@ def case_loop(quick: bool) -> list[Row]:
 
 
 CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent,
-         "word2vec": case_word2vec, "glove": case_glove, "loop": case_loop}
+         "word2vec": case_word2vec, "glove": case_glove, "seq2seq": case_seq2seq, "loop": case_loop}
 
 
 # ------------------------------------------------------------------------------------------------------------
