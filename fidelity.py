@@ -72,6 +72,7 @@ SECTIONS = {
     "负采样(Negative Sampling)": "notes/05-word-embeddings.md",
     "GloVe 向量": "notes/05-word-embeddings.md",
     "translation 模型": "notes/06-translation.md",
+    "逻辑回归": "notes/07-logistic-regression.md",
 }
 
 # deliberate omissions: whole sections of the original, with the reason each is left out

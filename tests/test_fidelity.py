@@ -19,7 +19,8 @@ from tests.repo import copy_repo
 # the seed's reflowed copy, byte for byte: the original is never edited
 ORIGINAL_SHA256 = "871d76c9ee6ab261cf34333b35c9176b41b1d2d9a4cebd3fc0835adac710937f"
 WRITTEN = ("notes/01-activations.md", "notes/02-gradient-descent.md", "notes/02b-optimizers.md", "notes/03-parameters.md",
-           "notes/04-sequence-models.md", "notes/05-word-embeddings.md", "notes/06-translation.md")
+           "notes/04-sequence-models.md", "notes/05-word-embeddings.md", "notes/06-translation.md",
+           "notes/07-logistic-regression.md")
 
 
 @functools.cache
