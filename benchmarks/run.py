@@ -9,9 +9,9 @@
 Each case runs smln and its counterpart in this process, on the same data, dtype and thread count (one thread, for
 NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the median time of each and their ratio
 (smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
-``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build and gensim); a case whose counterpart is not installed
-says so and is skipped. Cases land with their chapters: optimizer steps, batch norm and the recurrent layers (LSTM,
-GRU), word2vec, GloVe and the attention seq2seq now; logistic regression later.
+``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build, gensim and scikit-learn); a case whose
+counterpart is not installed says so and is skipped. Cases land with their chapters: optimizer steps, batch norm and the recurrent layers (LSTM,
+GRU), word2vec, GloVe, the attention seq2seq and logistic regression.
 """
 
 from __future__ import annotations
@@ -426,6 +426,39 @@ def case_seq2seq(quick: bool) -> list[Row]:
                 f"m = {m}, T_x = {X.shape[2]}, T_y = {Y.shape[2]}; loss, attention and output gradients checked equal")]
 
 
+def case_logistic(quick: bool) -> list[Row]:
+    """Logistic regression on scikit-learn's breast-cancer data: fit time and test accuracy against scikit-learn's
+    ``LogisticRegression`` with its defaults (L-BFGS, C = 1, the same objective as smln's default λ = 1).
+
+    A stratified 70/30 split, standardised with the training set's statistics. Accuracy within one point is the aim;
+    the time is reported.
+    """
+    try:
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.linear_model import LogisticRegression as Sklearn
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        return [Row("logistic", "fit on breast cancer vs scikit-learn", float("nan"), None, None,
+                    "scikit-learn not installed")]
+    from smln.logistic import LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
+    repeat = 3 if quick else 15
+    ours = LogisticRegression().fit(X_train.T, y_train[None])
+    theirs = Sklearn().fit(X_train, y_train)
+    acc_ours, acc_theirs = ours.score(X_test.T, y_test[None]), theirs.score(X_test, y_test)
+    if abs(acc_ours - acc_theirs) > 0.01:
+        raise AssertionError(f"logistic: test accuracy {acc_ours:.3f} is not within a point of scikit-learn's "
+                             f"{acc_theirs:.3f}")
+    return [Row("logistic", "fit on breast cancer vs scikit-learn",
+                median_time(lambda: LogisticRegression().fit(X_train.T, y_train[None]), repeat, warmup=1),
+                median_time(lambda: Sklearn().fit(X_train, y_train), repeat, warmup=1), None,
+                f"test accuracy {acc_ours:.1%} vs {acc_theirs:.1%} ({ours.n_iter_} epochs of Adam vs L-BFGS)")]
+
+
 def case_loop(quick: bool) -> list[Row]:
     """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
     def run(*cmd):
@@ -444,7 +477,8 @@ def case_loop(quick: bool) -> list[Row]:
 
 
 CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent,
-         "word2vec": case_word2vec, "glove": case_glove, "seq2seq": case_seq2seq, "loop": case_loop}
+         "word2vec": case_word2vec, "glove": case_glove, "seq2seq": case_seq2seq,
+         "logistic": case_logistic, "loop": case_loop}
 
 
 # ------------------------------------------------------------------------------------------------------------
