@@ -10,8 +10,8 @@ Each case runs smln and its counterpart in this process, on the same data, dtype
 NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the median time of each and their ratio
 (smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
 ``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build, gensim and scikit-learn); a case whose
-counterpart is not installed says so and is skipped. Cases land with their chapters: optimizer steps, batch norm and the recurrent layers (LSTM,
-GRU), word2vec, GloVe, the attention seq2seq and logistic regression.
+counterpart is not installed says so and is skipped. Cases land with their chapters: optimizer steps, batch norm,
+the recurrent layers (LSTM, GRU), word2vec, GloVe, the attention seq2seq and logistic regression.
 """
 
 from __future__ import annotations
