@@ -71,6 +71,7 @@ SECTIONS = {
     "Word2Vec & Skip-gram": "notes/05-word-embeddings.md",
     "负采样(Negative Sampling)": "notes/05-word-embeddings.md",
     "GloVe 向量": "notes/05-word-embeddings.md",
+    "深度上下文化的词表示形式(ELMo)": "notes/05-word-embeddings.md",
     "translation 模型": "notes/06-translation.md",
     "逻辑回归": "notes/07-logistic-regression.md",
 }

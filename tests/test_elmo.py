@@ -1,0 +1,385 @@
+"""Chapter 5, ELMo: the character CNN, the bidirectional LM, the scalar mix.
+
+Oracles: SymPy expressions built by hand from the note's formulas (max over positions and ReLU as ``sympy.Max``,
+differentiated by ``sympy.diff``) on tiny shapes for the character CNN and the scalar mix; central differences for the
+whole biLM; brute-force log-softmax for its objective; the sequence chapter's LSTM for its layers; and properties
+(causality of each direction, one-hot layer weights, context dependence).
+"""
+
+import inspect
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smln import elmo
+from smln.lstm import lstm_layer_forward
+from smln.rnn import batch_major
+from tests import errata
+from tests.numeric import central_difference
+from tests.oracle import ROOT, latex
+
+NOTE = "notes/05-word-embeddings.md"
+DEMO = ROOT / "notes" / "assets" / "data" / "ch5-elmo.json"
+
+
+def _assert_note(formula_id, *parts):
+    tex = latex(formula_id)
+    for part in parts:
+        assert part in tex, f"{formula_id}: expected {part!r} in {tex!r}"
+
+
+def _sym(name, rows, cols):
+    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
+
+
+def _values(symbols, rng):
+    """Random values for every entry of every SymPy matrix: (subs dict, NumPy arrays)."""
+    arrays = {name: rng.standard_normal(M.shape) for name, M in symbols.items()}
+    subs = {M[i, j]: float(arrays[name][i, j]) for name, M in symbols.items() for i in range(M.shape[0])
+            for j in range(M.shape[1])}
+    return subs, arrays
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The character CNN
+
+
+@pytest.mark.formula("elmo-conv", "elmo-pool", "elmo-highway", "elmo-proj")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_character_cnn_and_its_gradients_are_sympys(seed):
+    _assert_note("elmo-conv", r"f_i^{(w)} = \tanh\left(F^{(w)} \operatorname{vec}([c_i, c_{i+1}, \dots, c_{i+w-1}])",
+                 r"+ b^{(w)}\right)")
+    _assert_note("elmo-pool", r"y^{(w)} = \max_{i} f_i^{(w)}")
+    _assert_note("elmo-highway", r"z = t \odot g + (1 - t) \odot y", r"t = \sigma(W_T y + b_T)",
+                 r"g = \operatorname{ReLU}(W_H y + b_H)")
+    _assert_note("elmo-proj", r"x_k = W_p z + b_p")
+    d_c, V_c, d, widths, n_f = 2, 5, 2, (1, 2), {1: 1, 2: 1}
+    ids = np.array([[1, 4, 2], [1, 3, 2]])  # two words, L = 3 characters each
+    D = sum(n_f.values())
+    symbols = {"char.C": _sym("C", d_c, V_c), "hw.WT": _sym("WT", D, D), "hw.bT": _sym("bT", D, 1),
+               "hw.WH": _sym("WH", D, D), "hw.bH": _sym("bH", D, 1), "proj.W": _sym("Wp", d, D),
+               "proj.b": _sym("bp", d, 1)}
+    for w in widths:
+        symbols |= {f"char.F{w}": _sym(f"F{w}", n_f[w], d_c * w), f"char.b{w}": _sym(f"b{w}", n_f[w], 1)}
+    subs, params = _values(symbols, np.random.default_rng(seed))
+    R = np.random.default_rng(seed + 10).standard_normal((d, 2))
+    loss = 0
+    for word in range(2):
+        c = [symbols["char.C"][:, ids[word, i]] for i in range(ids.shape[1])]
+        y = []
+        for w in widths:
+            # vec([c_i … c_{i+w−1}]) in the order the code flattens (d_c, w): row r of the window, column j
+            windows = [sympy.Matrix([c[i + j][r] for r in range(d_c) for j in range(w)]) for i in range(3 - w + 1)]
+            f = [(symbols[f"char.F{w}"] * win + symbols[f"char.b{w}"]).applyfunc(sympy.tanh) for win in windows]
+            y += [sympy.Max(*(fi[k] for fi in f)) for k in range(n_f[w])]
+        y = sympy.Matrix(y)
+        t = (symbols["hw.WT"] * y + symbols["hw.bT"]).applyfunc(lambda v: 1 / (1 + sympy.exp(-v)))
+        g = (symbols["hw.WH"] * y + symbols["hw.bH"]).applyfunc(lambda v: sympy.Max(0, v))
+        z = sympy.Matrix([t[k] * g[k] + (1 - t[k]) * y[k] for k in range(D)])
+        x = symbols["proj.W"] * z + symbols["proj.b"]
+        loss += sum(R[k, word] * x[k] for k in range(d))
+    X, cache = elmo.char_cnn_forward(ids, params, widths)
+    assert X.shape == (d, 2)
+    assert float(np.sum(R * X)) == pytest.approx(float(loss.xreplace(subs)), rel=1e-10)
+    grads = elmo.char_cnn_backward(R, cache)
+    assert set(grads) == set(symbols)
+    for name, M in symbols.items():
+        expected = np.array([[float(sympy.diff(loss, M[i, j]).xreplace(subs))
+                              for j in range(M.shape[1])] for i in range(M.shape[0])])
+        np.testing.assert_allclose(grads[name], expected, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_char_table_marks_word_boundaries_and_unknown_characters():
+    table = elmo.char_table(["ab", "c?"], {"a": 4, "b": 5, "c": 6})
+    np.testing.assert_array_equal(table, [[1, 4, 5, 2], [1, 6, 3, 2]])
+    np.testing.assert_array_equal(elmo.char_table(["abc"], {"a": 4}, max_len=4), [[1, 4, 3, 2]])  # truncated
+    with pytest.raises(ValueError, match="比最宽的卷积 3 窄"):
+        elmo.char_cnn_forward(np.array([[1, 2]]), elmo.init_elmo_params(7, 3, np.random.default_rng(0),
+                                                                          filters=((1, 2), (3, 2)), d=2), (1, 3))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The scalar mix
+
+
+@pytest.mark.formula("elmo-mix", "elmo-s")
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1))
+@settings(max_examples=15, deadline=None)
+def test_the_scalar_mix_and_its_gradients_are_sympys(L, n, seed):
+    _assert_note("elmo-mix", r"\mathrm{ELMo}_k^{task} = \gamma^{task} \sum_{j=0}^{L} s_j^{task} h_{k,j}")
+    _assert_note("elmo-s", r"s_j = \frac{\exp(w_j)}{\sum_{i=0}^{L} \exp(w_i)}")
+    rng = np.random.default_rng(seed)
+    h_val, w_val, r = rng.standard_normal((L + 1, n)), rng.standard_normal(L + 1), rng.standard_normal(n)
+    g_val = float(rng.standard_normal())
+    h, w, gamma = _sym("h", L + 1, n), sympy.symbols(f"w0:{L + 1}"), sympy.Symbol("gamma")
+    s = [sympy.exp(wj) / sum(sympy.exp(wi) for wi in w) for wj in w]
+    E = [gamma * sum(s[j] * h[j, k] for j in range(L + 1)) for k in range(n)]
+    loss = sum(r[k] * E[k] for k in range(n))
+    subs = {gamma: g_val, **dict(zip(w, w_val, strict=True)),
+            **{h[j, k]: h_val[j, k] for j in range(L + 1) for k in range(n)}}
+    got, cache = elmo.scalar_mix(list(h_val), w_val, g_val)
+    np.testing.assert_allclose(got, [float(e.subs(subs)) for e in E], rtol=1e-12, atol=1e-14)
+    d_layers, dw, dgamma = elmo.scalar_mix_backward(r, cache)
+    np.testing.assert_allclose(dw, [float(sympy.diff(loss, wj).subs(subs)) for wj in w], rtol=1e-9, atol=1e-12)
+    assert dgamma == pytest.approx(float(sympy.diff(loss, gamma).subs(subs)), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(np.array(d_layers), [[float(sympy.diff(loss, h[j, k]).subs(subs)) for k in range(n)]
+                                                    for j in range(L + 1)], rtol=1e-10, atol=1e-12)
+
+
+def test_a_one_hot_s_picks_a_layer_and_uniform_s_averages():
+    rng = np.random.default_rng(0)
+    layers = [rng.standard_normal((4, 2, 3)) for _ in range(3)]
+    for j in range(3):
+        w = np.full(3, -np.inf)
+        w[j] = 0.0
+        np.testing.assert_array_equal(elmo.scalar_mix(layers, w)[0], layers[j])
+        np.testing.assert_allclose(elmo.scalar_mix(layers, w, gamma=2.5)[0], 2.5 * layers[j], rtol=1e-15)
+    np.testing.assert_allclose(elmo.scalar_mix(layers, np.zeros(3))[0], sum(layers) / 3, rtol=1e-12)
+    assert inspect.signature(elmo.scalar_mix).parameters["gamma"].default == 1.0
+
+
+@pytest.mark.formula("elmo-mix")
+def test_errata_gamma_is_a_scalar():
+    assert "缩放向量" in errata.erratum("E35").fields["原文"]
+    assert "缩放整个ELMo的标量" in errata.prose(NOTE)
+    layers = [np.ones((2, 3)), np.zeros((2, 3))]
+    with pytest.raises(ValueError, match=r"gamma: 应是标量.*实际形状为 \(2, 1\)"):
+        elmo.scalar_mix(layers, np.zeros(2), gamma=np.ones((2, 1)))
+    # one number scales the entire ELMo vector: every direction is kept
+    v1, v3 = elmo.scalar_mix(layers, np.zeros(2), 1.0)[0], elmo.scalar_mix(layers, np.zeros(2), 3.0)[0]
+    np.testing.assert_allclose(v3, 3 * v1)
+
+
+def test_errata_wording():
+    prose = errata.prose(NOTE)
+    assert "给定一个长度为$N$的序列" in prose and "我们可以得到单词在这个句子中的ELMo嵌入" in prose
+    assert "$s$是经过softmax标准化的权重" in prose
+    for wrong in ("给地方给你", "$N$D", "softmox", "将得到"):
+        assert wrong not in prose and wrong in errata.erratum("E36").fields["原文"]
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: elmo.scalar_mix([np.ones(2), np.ones(2)], np.zeros(3)), r"w: 形状应为 \(2,\)"),
+    (lambda: elmo.scalar_mix([np.ones(2), np.ones(2)], [np.nan, 0]), "不能有 NaN"),
+    (lambda: elmo.scalar_mix([np.ones(2), np.ones(2)], [-np.inf, -np.inf]), "至少要有一个有限的层权重"),
+    (lambda: elmo.scalar_mix([np.ones(2), np.ones(3)], [0, 0]), "各层形状应相同"),
+])
+def test_the_scalar_mix_rejects_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The biLM
+
+
+def _tiny(seed, V=5, m=2, N=4):
+    rng = np.random.default_rng(seed)
+    words = ["<unk>", "ab", "abc", "b", "ca", "cab"][:V]
+    table = elmo.char_table(words, {"a": 4, "b": 5, "c": 6})
+    params = elmo.init_elmo_params(7, V, rng, d_c=2, filters=((1, 2), (2, 1), (3, 2)), d=3)
+    params = {k: v + rng.normal(0, 0.3, v.shape) for k, v in params.items()}
+    return params, table, rng.integers(0, V, (m, N))
+
+
+@pytest.mark.formula("elmo-bilm")
+@given(st.integers(0, 2**32 - 1), st.integers(1, 2), st.integers(2, 4))
+@settings(max_examples=4, deadline=None)
+def test_every_gradient_of_the_bilm_is_the_central_difference(seed, m, N):
+    params, table, tokens = _tiny(seed, m=m, N=N)
+    R = np.random.default_rng(seed + 1).standard_normal((6, m, N))
+    w = np.random.default_rng(seed + 2).standard_normal(3)
+
+    def loss():  # the biLM objective plus a task loss reading the ELMo vectors
+        layers, cache = elmo.bilm_forward(tokens, table, params)
+        return elmo.bilm_loss(cache)[0] + float(np.sum(R * elmo.scalar_mix(layers, w, 0.7)[0]))
+
+    layers, cache = elmo.bilm_forward(tokens, table, params)
+    _, dZ = elmo.bilm_loss(cache)
+    d_layers, _, _ = elmo.scalar_mix_backward(R, elmo.scalar_mix(layers, w, 0.7)[1])
+    grads = elmo.bilm_backward(dZ, cache, d_layers)
+    assert set(grads) == set(params)
+    for name, W in params.items():
+        np.testing.assert_allclose(grads[name], central_difference(loss, W), rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+def _log_softmax(Z):
+    Z = Z - Z.max(axis=0)
+    return Z - np.log(np.exp(Z).sum(axis=0))
+
+
+@pytest.mark.formula("elmo-bilm", "elmo-fwd", "elmo-bwd")
+def test_the_objective_is_both_directions_log_likelihoods():
+    _assert_note("elmo-bilm", r"\log p(t_k \mid t_1, \dots, t_{k-1}; \Theta_x, \overrightarrow{\Theta}_{LSTM}, \Theta_s)",
+                 r"\log p(t_k \mid t_{k+1}, \dots, t_N; \Theta_x, \overleftarrow{\Theta}_{LSTM}, \Theta_s)")
+    params, table, tokens = _tiny(3, m=3, N=5)
+    _, cache = elmo.bilm_forward(tokens, table, params)
+    L, _ = elmo.bilm_loss(cache)
+    m, N = tokens.shape
+    fwd = sum(_log_softmax(cache["Z_fwd"][k][:, i])[tokens[i, k + 1]] for k in range(N - 1) for i in range(m))
+    bwd = sum(_log_softmax(cache["Z_bwd"][N - 1 - k][:, i])[tokens[i, k - 1]] for k in range(1, N) for i in range(m))
+    assert L == pytest.approx(-(fwd + bwd) / (2 * m * (N - 1)), rel=1e-12)
+
+
+@pytest.mark.formula("elmo-fwd", "elmo-bwd", "elmo-lstm")
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3))
+@settings(max_examples=10, deadline=None)
+def test_each_direction_sees_only_its_side(seed, k):
+    _assert_note("elmo-fwd", r"\prod_{k=1}^{N} p(t_k \mid t_1, t_2, \dots, t_{k-1})")
+    _assert_note("elmo-bwd", r"\prod_{k=1}^{N} p(t_k \mid t_{k+1}, t_{k+2}, \dots, t_N)")
+    _assert_note("elmo-lstm", r"\overrightarrow{h}_{k,0} = x_k",
+                 r"p(t_{k+1} \mid t_1, \dots, t_k) = \operatorname{softmax}(W_s \overrightarrow{h}_{k,L} + b_s)")
+    params, table, tokens = _tiny(seed, m=1, N=5)
+    changed = tokens.copy()
+    changed[0, k] = (tokens[0, k] + 1) % len(table)
+    _, a = elmo.bilm_forward(tokens, table, params)
+    _, b = elmo.bilm_forward(changed, table, params)
+    # the forward LM's prediction of t_{j+1} reads t_1 … t_j: positions before k do not change
+    np.testing.assert_array_equal(a["Z_fwd"][:k], b["Z_fwd"][:k])
+    assert not np.allclose(a["Z_fwd"][k], b["Z_fwd"][k])
+    # the backward LM reads from the end: its predictions made after k (reversed positions < N − 1 − k) do not change
+    np.testing.assert_array_equal(a["Z_bwd"][: 4 - k], b["Z_bwd"][: 4 - k])
+
+
+@pytest.mark.formula("elmo-layers", "elmo-lstm")
+def test_the_layers_are_the_token_representation_and_the_two_lstm_stacks():
+    _assert_note("elmo-layers", r"h_{k,0} = [x_k; x_k]", r"h_{k,j} = [\overrightarrow{h}_{k,j}; \overleftarrow{h}_{k,j}]")
+    params, table, tokens = _tiny(7, m=2, N=4)
+    layers, _ = elmo.bilm_forward(tokens, table, params)
+    X, _ = elmo.char_cnn_forward(table[tokens.ravel()], params, (1, 2, 3))
+    X = X.reshape(3, 2, 4)
+    np.testing.assert_allclose(layers[0], np.concatenate([X, X]), rtol=1e-12)
+
+    def stack(direction, seq):
+        part = {p: {k.split(".")[1]: v for k, v in params.items() if k.startswith(f"{direction}{p}.")} for p in (1, 2)}
+        h1, _ = lstm_layer_forward(seq, None, part[1])
+        h2, _ = lstm_layer_forward(batch_major(h1), None, part[2])
+        return batch_major(h1), batch_major(h2)
+
+    f1, f2 = stack("fwd", X)
+    b1, b2 = stack("bwd", X[:, :, ::-1])
+    np.testing.assert_allclose(layers[1], np.concatenate([f1, b1[:, :, ::-1]]), rtol=1e-12)
+    np.testing.assert_allclose(layers[2], np.concatenate([f2, b2[:, :, ::-1]]), rtol=1e-12)
+
+
+def test_bilm_forward_rejects_bad_tokens():
+    params, table, _ = _tiny(0)
+    with pytest.raises(ValueError, match=r"tokens: 需要形状 \(m, N\)、N ≥ 2 的整数下标"):
+        elmo.bilm_forward(np.array([[1]]), table, params)
+    with pytest.raises(ValueError, match=r"tokens: 需要形状"):
+        elmo.bilm_forward(np.array([1.0, 2.0]), table, params)
+    with pytest.raises(ValueError, match=r"下标应在 0 … 4 之间"):
+        elmo.bilm_forward(np.array([[1, 5]]), table, params)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# BiLM and elmo_embed
+
+
+@pytest.fixture(scope="module")
+def small_bilm():
+    text = ("a set of objects is a set . the flag is set to true . set the value and return it . "
+            "the return value is a set . ") * 40
+    model = elmo.BiLM(d=8, d_c=4, filters=((1, 4), (2, 4)), N=6, m=4, steps=30, min_count=1)
+    return model.fit(text.split(), np.random.default_rng(0), progress=False)
+
+
+def test_the_same_word_gets_different_vectors_in_different_sentences(small_bilm):
+    a, b = "a set of objects".split(), "the flag is set to true".split()
+    layers_a, layers_b = small_bilm.layers(a), small_bilm.layers(b)
+    ka, kb = a.index("set"), b.index("set")
+    np.testing.assert_array_equal(layers_a[0][:, ka], layers_b[0][:, kb])  # layer 0 reads only the spelling
+    for j in (1, 2):
+        assert not np.allclose(layers_a[j][:, ka], layers_b[j][:, kb])
+    assert not np.allclose(elmo.elmo_embed(small_bilm, a)[:, ka], elmo.elmo_embed(small_bilm, b)[:, kb])
+    # the default mix is the average of the three layers, γ = 1
+    np.testing.assert_allclose(elmo.elmo_embed(small_bilm, a), sum(layers_a) / 3, rtol=1e-12)
+    np.testing.assert_allclose(elmo.elmo_embed(small_bilm, a, gamma=2.0, w=[0, -np.inf, -np.inf]), 2 * layers_a[0])
+    assert elmo.elmo_embed(small_bilm, ["unseen", "words"]).shape == (16, 2)  # spelled, not looked up
+
+
+def test_bilm_training_and_defaults(small_bilm):
+    assert len(small_bilm.history_) == 30 and np.mean(small_bilm.history_[-5:]) < np.mean(small_bilm.history_[:5])
+    assert small_bilm.params_["proj.W"].shape == (8, 8) and small_bilm.params_["soft.W"].shape[1] == 8
+    defaults = {k: p.default for k, p in inspect.signature(elmo.BiLM).parameters.items()}
+    assert defaults == {"d": 64, "d_c": 16, "filters": ((1, 32), (2, 32), (3, 64), (4, 64)), "N": 20, "m": 32,
+                        "steps": 1000, "alpha": 0.005, "max_norm": 5.0, "min_count": 5}
+    params = elmo.init_elmo_params(10, 7, np.random.default_rng(0))
+    assert params["proj.W"].shape == (64, 192) and params["char.F4"].shape == (64, 16 * 4)
+    assert (params["fwd1.bf"] == 1).all() and (params["hw.bT"] == -1).all()
+
+
+def test_the_projection_is_initialised_from_the_data():
+    words = ["<unk>", "the", "cat", "sat", "on", "mat", "and", "dog", "log"]
+    table = elmo.char_table(words, {ch: i + 4 for i, ch in enumerate("abcdefghijklmnopqrstuvwxyz")})
+    params = elmo.init_elmo_params(30, len(words), np.random.default_rng(0), d_c=3, filters=((1, 3), (2, 3)), d=4)
+    X0, _ = elmo.char_cnn_forward(table, params, (1, 2))
+    cos = (X0 / np.linalg.norm(X0, axis=0)).T @ (X0 / np.linalg.norm(X0, axis=0))
+    assert cos[np.triu_indices(len(words), 1)].mean() > 0.5  # before: every word looks much the same
+    elmo.standardize_projection(params, table)
+    X, _ = elmo.char_cnn_forward(table, params, (1, 2))
+    np.testing.assert_allclose(X.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=1), 1, rtol=1e-12)
+    np.testing.assert_allclose(X, (X0 - X0.mean(axis=1, keepdims=True)) / X0.std(axis=1, keepdims=True), rtol=1e-10,
+                               atol=1e-12)  # the same representation, standardised: an affine change only
+
+
+@pytest.mark.parametrize(("settings_", "tokens", "error", "match"), [
+    ({"d": 0}, ["a", "b"] * 50, ValueError, "d: 需要正整数"),
+    ({"N": 1}, ["a", "b"] * 50, ValueError, "N: 每段至少 2 个词"),
+    ({"filters": ()}, ["a", "b"] * 50, ValueError, "filters: 需要非空的"),
+    ({"filters": ((0, 2),)}, ["a", "b"] * 50, ValueError, "filters: 需要非空的"),
+    ({"alpha": -1}, ["a", "b"] * 50, ValueError, "alpha"),
+    ({"max_norm": 0}, ["a", "b"] * 50, ValueError, "max_norm"),
+    ({"min_count": 1}, "a b c", TypeError, "tokens: 需要非空字符串"),
+    ({"min_count": 1}, ["a", ""], TypeError, "tokens: 需要非空字符串"),
+    ({"min_count": 1, "m": 4, "N": 20}, ["a", "b"] * 20, ValueError, "每条不够一段 N = 20"),
+])
+def test_bilm_rejects_bad_settings_and_data(settings_, tokens, error, match):
+    with pytest.raises(error, match=match):
+        elmo.BiLM(**settings_).fit(tokens, np.random.default_rng(0), progress=False)
+
+
+def test_bilm_rejects_use_before_fit_and_bad_sentences(small_bilm):
+    with pytest.raises(ValueError, match="还没有训练"):
+        elmo.BiLM().layers(["a"])
+    with pytest.raises(TypeError, match="sentence: 需要非空的词列表"):
+        small_bilm.layers("a set of objects")
+    with pytest.raises(TypeError, match="sentence: 需要非空的词列表"):
+        small_bilm.layers([])
+    with pytest.raises(TypeError, match="rng"):
+        elmo.BiLM().fit(["a"], rng=0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The demonstration
+
+
+def test_the_committed_demonstration_is_what_the_script_computes(tmp_path):
+    out = tmp_path / "run.json"
+    subprocess.run([sys.executable, "scripts/ch5_elmo.py", "--steps", "3", "--out", str(out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    short, full = json.loads(out.read_text(encoding="utf-8")), json.loads(DEMO.read_text(encoding="utf-8"))
+    np.testing.assert_allclose(short["history"], full["history"][:3], rtol=1e-5)
+    assert short["unigram_entropy"] == pytest.approx(full["unigram_entropy"], rel=1e-12)
+
+
+def test_the_demonstration_shows_what_the_note_says():
+    run = json.loads(DEMO.read_text(encoding="utf-8"))
+    loss = np.array(run["history"])
+    assert len(loss) == 1500 and loss[-100:].mean() < run["unigram_entropy"] < loss[:20].mean()
+    for result in run["probes"].values():
+        cos = result["cosine_by_layer"]
+        assert cos[0] == pytest.approx(1.0) and cos[0] > cos[1] > cos[2]  # layer 0 is the spelling alone
+        noun, verb = result["sentences"]
+        assert noun["nearest"] and verb["nearest"]
+    set_noun, set_verb = run["probes"]["set"]["sentences"]
+    assert sum(" a set " in f" {n['context']} " or " set of " in f" {n['context']} " or "immutable set" in n["context"]
+               for n in set_noun["nearest"]) >= 2
+    assert sum(" set to " in f" {n['context']} " for n in set_verb["nearest"]) >= 2
