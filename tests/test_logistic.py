@@ -166,6 +166,8 @@ def test_defaults_and_training_record():
     assert seen[-1][1] == model.b_ and seen[0][1] != model.b_  # the callback saw the parameters of its epoch
     again = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y)  # rng=None: a fixed seed, the same run
     np.testing.assert_array_equal(again.W_, model.W_)
+    seeded = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(seeded.W_, model.W_)  # the fixed seed is 0, as documented
     other = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, rng=np.random.default_rng(5))
     assert not np.array_equal(other.W_, model.W_)
     assert model.loss_curve_[-1] < model.loss_curve_[0]
@@ -222,3 +224,19 @@ def test_dtype_and_inputs_are_untouched(seed):
     logistic.LogisticRegression(max_epochs=2).fit(X, Y)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(Y, Y0)
+
+
+def test_no_penalty_and_the_boundary_itself():
+    X, Y = np.array([[-2.0, -1.0, 1.0, 2.0]]), np.array([[0, 0, 1, 1]])
+    free = logistic.LogisticRegression(lambd=0.0, max_epochs=5).fit(X, Y)  # λ = 0 is allowed: no penalty
+    assert free.n_iter_ == 5
+    free.W_, free.b_ = np.zeros((1, 1)), 0.0
+    np.testing.assert_array_equal(free.predict(X), 1)  # z = 0 exactly: p = 1/2, on the y = 1 side of lr-boundary
+
+
+def test_progress_shows_a_bar_only_when_asked(capsys):
+    X, Y = np.array([[-2.0, -1.0, 1.0, 2.0]]), np.array([[0, 0, 1, 1]])
+    logistic.LogisticRegression(max_epochs=3).fit(X, Y)
+    assert "逻辑回归" not in capsys.readouterr().err
+    logistic.LogisticRegression(max_epochs=3, progress=True).fit(X, Y)
+    assert "逻辑回归" in capsys.readouterr().err

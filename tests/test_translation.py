@@ -246,6 +246,8 @@ def test_beam_width_one_is_greedy_decoding(decoder):
             break
     for h in (beam.beam_search(step_fn, (), 0, eos, 1, max_len)[0], beam.greedy_decode(step_fn, (), 0, eos, max_len)):
         assert h.tokens == tuple(tokens)
+    greedy = beam.greedy_decode(step_fn, (), 0, eos, max_len)
+    assert greedy.score == greedy.log_prob == pytest.approx(_log_prob(step_fn, 0, greedy.tokens))  # not normalised
 
 
 def _trap(p_first=0.6, V=5):
@@ -316,6 +318,8 @@ def _constant(V):
     (lambda: beam.beam_search(lambda s, t: (np.log(np.full(s + 3, 1 / (s + 3))), s + 1), 0, 0, 1, 2, 3), ValueError,
      r"形状应为 \(3,\)\(与第一次调用相同\)"),
     (lambda: beam.beam_search(lambda s, t: np.zeros(3), None, 0, 2, 2, 3), TypeError, "应返回 \\(log_probs, new_state\\)"),
+    (lambda: beam.beam_search(lambda s, t: (np.zeros(3), s, s), None, 0, 2, 2, 3), TypeError, "二元组,得到 tuple"),
+    (lambda: beam.beam_search(lambda s, t: [np.zeros(3), s], None, 0, 2, 2, 3), TypeError, "二元组,得到 list"),
     (lambda: beam.beam_search(lambda s, t: (np.ones(3), s), None, 0, 2, 2, 3), ValueError, r"应是对数概率\(≤ 0\),最大值为 1.0"),
     (lambda: beam.beam_search(lambda s, t: (np.full(3, np.nan), s), None, 0, 2, 2, 3), ValueError, "含有 3 个 NaN"),
     (lambda: beam.beam_search(lambda s, t: (np.full(3, -np.inf), s), None, 0, 2, 2, 3), ValueError, "没有一个候选"),
