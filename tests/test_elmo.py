@@ -99,6 +99,9 @@ def test_char_table_marks_word_boundaries_and_unknown_characters():
     table = elmo.char_table(["ab", "c?"], {"a": 4, "b": 5, "c": 6})
     np.testing.assert_array_equal(table, [[1, 4, 5, 2], [1, 6, 3, 2]])
     np.testing.assert_array_equal(elmo.char_table(["abc"], {"a": 4}, max_len=4), [[1, 4, 3, 2]])  # truncated
+    params = elmo.init_elmo_params(7, 3, np.random.default_rng(0), filters=((1, 2), (3, 2)), d=2)
+    X, _ = elmo.char_cnn_forward(np.array([[1, 4, 2]]), params, (1, 3))  # a width equal to L: one position
+    assert X.shape == (2, 1)
     with pytest.raises(ValueError, match="比最宽的卷积 3 窄"):
         elmo.char_cnn_forward(np.array([[1, 2]]), elmo.init_elmo_params(7, 3, np.random.default_rng(0),
                                                                           filters=((1, 2), (3, 2)), d=2), (1, 3))

@@ -535,6 +535,9 @@ def test_each_date_format_is_named_by_what_it_writes_for_3_may_1979():
 def test_make_dates_is_seeded_and_consistent():
     pairs = dates.make_dates(300, np.random.default_rng(5))
     assert pairs == dates.make_dates(300, np.random.default_rng(5))
+    used = {name for source, iso in pairs for name, write in dates.FORMATS.items()
+            if write(datetime.date.fromisoformat(iso)) == source}
+    assert used == set(dates.FORMATS)  # every format is drawn, the first and the last included
     assert dates.make_dates(0, np.random.default_rng(5)) == []
     for source, iso in pairs:
         day = datetime.date.fromisoformat(iso)
