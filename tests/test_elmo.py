@@ -386,3 +386,12 @@ def test_the_demonstration_shows_what_the_note_says():
     assert sum(" a set " in f" {n['context']} " or " set of " in f" {n['context']} " or "immutable set" in n["context"]
                for n in set_noun["nearest"]) >= 2
     assert sum(" set to " in f" {n['context']} " for n in set_verb["nearest"]) >= 2
+
+
+def test_standardising_a_single_word_only_centres_it():
+    table = elmo.char_table(["cat", "cat"], {"a": 4, "c": 5, "t": 6})
+    params = elmo.init_elmo_params(7, 2, np.random.default_rng(0), d_c=2, filters=((1, 2),), d=3)
+    W = params["proj.W"].copy()
+    elmo.standardize_projection(params, table)
+    np.testing.assert_array_equal(params["proj.W"], W)  # σ = 0 in every dimension: no division
+    np.testing.assert_allclose(elmo.char_cnn_forward(table, params, (1,))[0], 0, atol=1e-12)
