@@ -5,14 +5,16 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # CI: derandomised and at least 100 examples per property. Editing: fewer examples, random.
 settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, deadline=None)
-# scripts/mutate.py: the same examples for every mutant, so a mutant survives or dies for a reason
+# scripts/mutate.py: the same examples for every mutant, so a mutant survives or dies for a reason; no shrinking —
+# one failing example kills the mutant, and shrinking a central-difference failure can take minutes
 settings.register_profile("mutation", derandomize=True, max_examples=30, deadline=None,
+                          phases=(Phase.explicit, Phase.reuse, Phase.generate),
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
