@@ -402,7 +402,7 @@ def test_the_two_new_backward_steps_are_sympys(T_x, n_a2, seed):
 
 
 @given(st.integers(1, 5), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1),
-       st.floats(0.1, 30))
+       st.floats(0.1, 1000))
 def test_attention_weights_are_a_distribution_over_positions(T_x, m, n_s, n_e, seed, scale):
     rng = np.random.default_rng(seed)
     params = {"att.Ws": rng.standard_normal((n_e, n_s)) * scale, "att.Wa": rng.standard_normal((n_e, 2)) * scale,
@@ -507,6 +507,9 @@ def test_the_model_rejects_bad_input():
         seq2seq.seq2seq_backward(Y[:, :, :1], cache)
     with pytest.raises(TypeError, match="rng"):
         seq2seq.init_seq2seq_params(3, 3, 2, 2, 2, rng=0)
+    for key in ("enc_f.Wc", "dec.Wc"):
+        with pytest.raises(ValueError, match="enc_f.Wc 与 dec.Wc 应是二维数组"):
+            seq2seq.seq2seq_forward(X, Y_in, {**params, key: 1.0})
 
 
 def test_init_defaults():
