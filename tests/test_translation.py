@@ -659,3 +659,41 @@ def test_the_demonstration_shows_what_the_note_says():
         alpha = np.array(m["alpha"])
         assert alpha.shape == (len(m["output"]) + 1, len(m["source"]))
     assert [m["output"] for m in run["attention"]] == ["2019-09-10", "1979-05-03", "1979-05-03"]
+
+
+def test_translator_pads_short_targets_without_counting_them():
+    model = seq2seq.Translator(n_a=3, n_s=4, n_e=2, m=2, max_steps=1).fit(["ab", "abc"], ["1", "123"],
+                                                                         np.random.default_rng(0), progress=False)
+    assert model.T_x_ == 3 and model.T_y_ == 4  # the longest target and its <EOS>
+    X, Y_in, Y = model._batch(["ab", "abc"], ["1", "123"])
+    eos, one = 1, model.tgt_chars_.index("1")
+    np.testing.assert_array_equal(Y[:, 0, :].sum(axis=0), [1, 1, 0, 0])  # "1" <EOS>, then two padded steps
+    np.testing.assert_array_equal(Y[:, 0, :].argmax(axis=0)[:2], [one, eos])
+    np.testing.assert_array_equal(Y_in[:, 0, :].argmax(axis=0), [0, one, eos, eos])  # <BOS> first
+    assert model._source_ids(["a§"])[0].tolist() == [model.src_chars_.index("a"), 1, 0]  # § → <UNK>, then <PAD>
+    Z, _ = seq2seq.seq2seq_forward(X, Y_in, model.params_)
+    L, _ = cross_entropy(Z, Y)  # mean over the two sequences; padded steps add nothing
+    assert 2 * L == pytest.approx(-(model.log_prob("ab", "1") + model.log_prob("abc", "123")), rel=1e-12)
+
+
+def test_translator_history_is_the_loss_per_target_character_before_each_step():
+    sources, targets = ["ab", "ba", "abc", "cab"], ["12", "21", "123", "312"]
+    seed = 11
+    model = seq2seq.Translator(n_a=3, n_s=4, n_e=2, m=4, max_steps=1).fit(sources, targets,
+                                                                         np.random.default_rng(seed), progress=False)
+    rng = np.random.default_rng(seed)  # the same draws: initialisation first, then the epoch's order
+    params = seq2seq.init_seq2seq_params(len(model.src_chars_), len(model.tgt_chars_), 3, 4, 2, rng)
+    order = rng.permutation(4)
+    X, Y_in, Y = model._batch([sources[j] for j in order], [targets[j] for j in order])
+    L, _ = cross_entropy(seq2seq.seq2seq_forward(X, Y_in, params)[0], Y)
+    assert model.history_[0] == pytest.approx(L * 4 / Y.sum(), rel=1e-12)  # nats per target character
+    assert inspect.signature(seq2seq.Translator.translate).parameters["alpha"].default == 0.7
+
+
+def test_a_trained_translator_stops_at_eos():
+    sources, targets = ["a", "b", "ab", "ba"] * 16, ["1", "2", "12", "21"] * 16
+    model = seq2seq.Translator(n_a=8, n_s=16, n_e=4, m=16, epochs=60, alpha=0.02).fit(
+        sources, targets, np.random.default_rng(0), progress=False)
+    for source, target in zip(sources[:4], targets[:4], strict=True):
+        assert model.translate(source) == target
+        assert model.translate(source, beam_width=3) == target
