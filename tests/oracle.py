@@ -227,6 +227,19 @@ class Oracle:
                               modules="numpy")
 
 
+def assert_latex(formula_id: str, *parts: str) -> None:
+    """Assert that the note's LaTeX of ``formula_id`` contains each of ``parts``: the formula a hand-built oracle
+    follows is the one the note shows, so editing the note without the oracle fails a test."""
+    tex = latex(formula_id)
+    for part in parts:
+        assert part in tex, f"{formula_id}: expected {part!r} in the note's LaTeX {tex!r}"
+
+
+def symbol_matrix(name: str, rows: int, cols: int) -> sympy.Matrix:
+    """A ``rows × cols`` matrix of SymPy symbols ``name_i_j``, for oracles built by hand on tiny shapes."""
+    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
+
+
 def oracle(formula_id: str) -> Oracle:
     """The formula ``formula_id`` parsed from its note: ``lhs = rhs`` or ``lhs := rhs`` gives ``rhs``."""
     _note_read(formula_id)

@@ -22,20 +22,12 @@ from smln.lstm import lstm_layer_forward
 from smln.rnn import batch_major
 from tests import errata
 from tests.numeric import central_difference
-from tests.oracle import ROOT, latex
+from tests.oracle import ROOT, assert_latex, symbol_matrix
 
 NOTE = "notes/05-word-embeddings.md"
 DEMO = ROOT / "notes" / "assets" / "data" / "ch5-elmo.json"
 
 
-def _assert_note(formula_id, *parts):
-    tex = latex(formula_id)
-    for part in parts:
-        assert part in tex, f"{formula_id}: expected {part!r} in {tex!r}"
-
-
-def _sym(name, rows, cols):
-    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
 
 
 def _values(symbols, rng):
@@ -53,20 +45,20 @@ def _values(symbols, rng):
 @pytest.mark.formula("elmo-conv", "elmo-pool", "elmo-highway", "elmo-proj")
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_character_cnn_and_its_gradients_are_sympys(seed):
-    _assert_note("elmo-conv", r"f_i^{(w)} = \tanh\left(F^{(w)} \operatorname{vec}([c_i, c_{i+1}, \dots, c_{i+w-1}])",
+    assert_latex("elmo-conv", r"f_i^{(w)} = \tanh\left(F^{(w)} \operatorname{vec}([c_i, c_{i+1}, \dots, c_{i+w-1}])",
                  r"+ b^{(w)}\right)")
-    _assert_note("elmo-pool", r"y^{(w)} = \max_{i} f_i^{(w)}")
-    _assert_note("elmo-highway", r"z = t \odot g + (1 - t) \odot y", r"t = \sigma(W_T y + b_T)",
+    assert_latex("elmo-pool", r"y^{(w)} = \max_{i} f_i^{(w)}")
+    assert_latex("elmo-highway", r"z = t \odot g + (1 - t) \odot y", r"t = \sigma(W_T y + b_T)",
                  r"g = \operatorname{ReLU}(W_H y + b_H)")
-    _assert_note("elmo-proj", r"x_k = W_p z + b_p")
+    assert_latex("elmo-proj", r"x_k = W_p z + b_p")
     d_c, V_c, d, widths, n_f = 2, 5, 2, (1, 2), {1: 1, 2: 1}
     ids = np.array([[1, 4, 2], [1, 3, 2]])  # two words, L = 3 characters each
     D = sum(n_f.values())
-    symbols = {"char.C": _sym("C", d_c, V_c), "hw.WT": _sym("WT", D, D), "hw.bT": _sym("bT", D, 1),
-               "hw.WH": _sym("WH", D, D), "hw.bH": _sym("bH", D, 1), "proj.W": _sym("Wp", d, D),
-               "proj.b": _sym("bp", d, 1)}
+    symbols = {"char.C": symbol_matrix("C", d_c, V_c), "hw.WT": symbol_matrix("WT", D, D), "hw.bT": symbol_matrix("bT", D, 1),
+               "hw.WH": symbol_matrix("WH", D, D), "hw.bH": symbol_matrix("bH", D, 1), "proj.W": symbol_matrix("Wp", d, D),
+               "proj.b": symbol_matrix("bp", d, 1)}
     for w in widths:
-        symbols |= {f"char.F{w}": _sym(f"F{w}", n_f[w], d_c * w), f"char.b{w}": _sym(f"b{w}", n_f[w], 1)}
+        symbols |= {f"char.F{w}": symbol_matrix(f"F{w}", n_f[w], d_c * w), f"char.b{w}": symbol_matrix(f"b{w}", n_f[w], 1)}
     subs, params = _values(symbols, np.random.default_rng(seed))
     R = np.random.default_rng(seed + 10).standard_normal((d, 2))
     loss = 0
@@ -115,12 +107,12 @@ def test_char_table_marks_word_boundaries_and_unknown_characters():
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1))
 @settings(max_examples=15, deadline=None)
 def test_the_scalar_mix_and_its_gradients_are_sympys(L, n, seed):
-    _assert_note("elmo-mix", r"\mathrm{ELMo}_k^{task} = \gamma^{task} \sum_{j=0}^{L} s_j^{task} h_{k,j}")
-    _assert_note("elmo-s", r"s_j = \frac{\exp(w_j)}{\sum_{i=0}^{L} \exp(w_i)}")
+    assert_latex("elmo-mix", r"\mathrm{ELMo}_k^{task} = \gamma^{task} \sum_{j=0}^{L} s_j^{task} h_{k,j}")
+    assert_latex("elmo-s", r"s_j = \frac{\exp(w_j)}{\sum_{i=0}^{L} \exp(w_i)}")
     rng = np.random.default_rng(seed)
     h_val, w_val, r = rng.standard_normal((L + 1, n)), rng.standard_normal(L + 1), rng.standard_normal(n)
     g_val = float(rng.standard_normal())
-    h, w, gamma = _sym("h", L + 1, n), sympy.symbols(f"w0:{L + 1}"), sympy.Symbol("gamma")
+    h, w, gamma = symbol_matrix("h", L + 1, n), sympy.symbols(f"w0:{L + 1}"), sympy.Symbol("gamma")
     s = [sympy.exp(wj) / sum(sympy.exp(wi) for wi in w) for wj in w]
     E = [gamma * sum(s[j] * h[j, k] for j in range(L + 1)) for k in range(n)]
     loss = sum(r[k] * E[k] for k in range(n))
@@ -219,7 +211,7 @@ def _log_softmax(Z):
 
 @pytest.mark.formula("elmo-bilm", "elmo-fwd", "elmo-bwd")
 def test_the_objective_is_both_directions_log_likelihoods():
-    _assert_note("elmo-bilm", r"\log p(t_k \mid t_1, \dots, t_{k-1}; \Theta_x, \overrightarrow{\Theta}_{LSTM}, \Theta_s)",
+    assert_latex("elmo-bilm", r"\log p(t_k \mid t_1, \dots, t_{k-1}; \Theta_x, \overrightarrow{\Theta}_{LSTM}, \Theta_s)",
                  r"\log p(t_k \mid t_{k+1}, \dots, t_N; \Theta_x, \overleftarrow{\Theta}_{LSTM}, \Theta_s)")
     params, table, tokens = _tiny(3, m=3, N=5)
     _, cache = elmo.bilm_forward(tokens, table, params)
@@ -234,9 +226,9 @@ def test_the_objective_is_both_directions_log_likelihoods():
 @given(st.integers(0, 2**32 - 1), st.integers(1, 3))
 @settings(max_examples=10, deadline=None)
 def test_each_direction_sees_only_its_side(seed, k):
-    _assert_note("elmo-fwd", r"\prod_{k=1}^{N} p(t_k \mid t_1, t_2, \dots, t_{k-1})")
-    _assert_note("elmo-bwd", r"\prod_{k=1}^{N} p(t_k \mid t_{k+1}, t_{k+2}, \dots, t_N)")
-    _assert_note("elmo-lstm", r"\overrightarrow{h}_{k,0} = x_k",
+    assert_latex("elmo-fwd", r"\prod_{k=1}^{N} p(t_k \mid t_1, t_2, \dots, t_{k-1})")
+    assert_latex("elmo-bwd", r"\prod_{k=1}^{N} p(t_k \mid t_{k+1}, t_{k+2}, \dots, t_N)")
+    assert_latex("elmo-lstm", r"\overrightarrow{h}_{k,0} = x_k",
                  r"p(t_{k+1} \mid t_1, \dots, t_k) = \operatorname{softmax}(W_s \overrightarrow{h}_{k,L} + b_s)")
     params, table, tokens = _tiny(seed, m=1, N=5)
     changed = tokens.copy()
@@ -252,7 +244,7 @@ def test_each_direction_sees_only_its_side(seed, k):
 
 @pytest.mark.formula("elmo-layers", "elmo-lstm")
 def test_the_layers_are_the_token_representation_and_the_two_lstm_stacks():
-    _assert_note("elmo-layers", r"h_{k,0} = [x_k; x_k]", r"h_{k,j} = [\overrightarrow{h}_{k,j}; \overleftarrow{h}_{k,j}]")
+    assert_latex("elmo-layers", r"h_{k,0} = [x_k; x_k]", r"h_{k,j} = [\overrightarrow{h}_{k,j}; \overleftarrow{h}_{k,j}]")
     params, table, tokens = _tiny(7, m=2, N=4)
     layers, _ = elmo.bilm_forward(tokens, table, params)
     X, _ = elmo.char_cnn_forward(table[tokens.ravel()], params, (1, 2, 3))

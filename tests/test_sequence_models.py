@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from smln import activations, charlm, deep_rnn, gru, lstm, rnn
 from smln.optim import Adam
 from tests.numeric import central_difference
-from tests.oracle import ROOT, latex, oracle
+from tests.oracle import ROOT, assert_latex, latex, oracle
 
 NOTE = "notes/04-sequence-models.md"
 
@@ -72,27 +72,22 @@ def _hadamard(A, B):
     return A.multiply_elementwise(B)
 
 
-def _assert_note(formula_id, *parts):
-    tex = latex(formula_id)
-    for part in parts:
-        assert part in tex, f"{formula_id}: expected {part!r} in the note's LaTeX {tex!r}"
-
 
 @functools.cache
 def symbolic_cell(cell, n_x, n_a):
     """One step of ``cell`` in SymPy: (state symbols, x symbols, {param: Matrix}, new state, a of the new state)."""
     x = _mat("x", n_x, 1)
     if cell == "rnn":
-        _assert_note("rnn-a", r"a^{\langle t \rangle} = g_1(W_{aa} a^{\langle t-1 \rangle} + W_{ax} x^{\langle t \rangle} + b_a)")
+        assert_latex("rnn-a", r"a^{\langle t \rangle} = g_1(W_{aa} a^{\langle t-1 \rangle} + W_{ax} x^{\langle t \rangle} + b_a)")
         P = {"Wax": _mat("Wax", n_a, n_x), "Waa": _mat("Waa", n_a, n_a), "ba": _mat("ba", n_a, 1)}
         a = _mat("a", n_a, 1)
         new = _tanh(P["Waa"] * a + P["Wax"] * x + P["ba"])  # g₁ = tanh
         return a, x, P, new, new
     if cell.startswith("gru"):
-        _assert_note("gru-u", r"\Gamma_u = \sigma(W_u [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_u)")
-        _assert_note("gru-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle}",
+        assert_latex("gru-u", r"\Gamma_u = \sigma(W_u [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_u)")
+        assert_latex("gru-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle}",
                      r"+ (1 - \Gamma_u) \odot c^{\langle t-1 \rangle}")
-        _assert_note("gru-a", r"a^{\langle t \rangle} = c^{\langle t \rangle}")
+        assert_latex("gru-a", r"a^{\langle t \rangle} = c^{\langle t \rangle}")
         gates = ("u", "c") if cell == "gru-simplified" else ("u", "r", "c")
         P = {}
         for g in gates:
@@ -100,14 +95,14 @@ def symbolic_cell(cell, n_x, n_a):
         c = _mat("c", n_a, 1)
         Gamma_u = _sig(P["Wu"] * c.col_join(x) + P["bu"])
         if cell == "gru-simplified":
-            _assert_note("gru-s-c-tilde", r"\tilde{c}^{\langle t \rangle} = ",
+            assert_latex("gru-s-c-tilde", r"\tilde{c}^{\langle t \rangle} = ",
                          r"\tanh(W_c [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_c)")
             c_tilde = _tanh(P["Wc"] * c.col_join(x) + P["bc"])
         else:
-            _assert_note("gru-r", r"\Gamma_r = \sigma(W_r [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_r)")
+            assert_latex("gru-r", r"\Gamma_r = \sigma(W_r [c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_r)")
             Gamma_r = _sig(P["Wr"] * c.col_join(x) + P["br"])
             if cell == "gru":
-                _assert_note("gru-c-tilde", r"\tanh(W_c [\Gamma_r \odot c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_c)")
+                assert_latex("gru-c-tilde", r"\tanh(W_c [\Gamma_r \odot c^{\langle t-1 \rangle}, x^{\langle t \rangle}] + b_c)")
                 c_tilde = _tanh(P["Wc"] * _hadamard(Gamma_r, c).col_join(x) + P["bc"])
             else:  # the note's reset-after form: W_c = [W_cc, W_cx]
                 W_cc, W_cx = P["Wc"][:, :n_a], P["Wc"][:, n_a:]
@@ -117,10 +112,10 @@ def symbolic_cell(cell, n_x, n_a):
     assert cell == "lstm"
     for fid, gate, fn in (("lstm-c-tilde", "c", r"\tanh"), ("lstm-u", "u", r"\sigma"), ("lstm-f", "f", r"\sigma"),
                           ("lstm-o", "o", r"\sigma")):
-        _assert_note(fid, fn + rf"(W_{gate} [a^{{\langle t-1 \rangle}}, x^{{\langle t \rangle}}] + b_{gate})")
-    _assert_note("lstm-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle}",
+        assert_latex(fid, fn + rf"(W_{gate} [a^{{\langle t-1 \rangle}}, x^{{\langle t \rangle}}] + b_{gate})")
+    assert_latex("lstm-c", r"c^{\langle t \rangle} = \Gamma_u \odot \tilde{c}^{\langle t \rangle}",
                  r"+ \Gamma_f \odot c^{\langle t-1 \rangle}")
-    _assert_note("lstm-a", r"a^{\langle t \rangle} = \Gamma_o \odot \tanh(c^{\langle t \rangle})")
+    assert_latex("lstm-a", r"a^{\langle t \rangle} = \Gamma_o \odot \tanh(c^{\langle t \rangle})")
     P = {}
     for g in "fuoc":
         P[f"W{g}"], P[f"b{g}"] = _mat(f"W{g}", n_a, n_a + n_x), _mat(f"b{g}", n_a, 1)
@@ -169,8 +164,8 @@ def _compile(state, x, P, new, a_new):
 @functools.cache
 def compiled_loss(n_a, n_y):
     """ℓ = L⟨t⟩ of rnn-loss-t on softmax(W_y a + b_y) (rnn-y, g₂ = softmax), and its gradients by SymPy."""
-    _assert_note("rnn-y", r"\hat{y}^{\langle t \rangle} = g_2(W_{ya} a^{\langle t \rangle} + b_y)")
-    _assert_note("rnn-loss-t", r"= -\sum_{i} y_i^{\langle t \rangle} \log \hat{y}_i^{\langle t \rangle}")
+    assert_latex("rnn-y", r"\hat{y}^{\langle t \rangle} = g_2(W_{ya} a^{\langle t \rangle} + b_y)")
+    assert_latex("rnn-loss-t", r"= -\sum_{i} y_i^{\langle t \rangle} \log \hat{y}_i^{\langle t \rangle}")
     a, y, Wy, by = _mat("a", n_a, 1), _mat("y", n_y, 1), _mat("Wy", n_y, n_a), _mat("by", n_y, 1)
     z = Wy * a + by
     y_hat = [sympy.exp(z[i]) / sum(sympy.exp(z[j]) for j in range(n_y)) for i in range(n_y)]
@@ -193,7 +188,7 @@ def oracle_loss_and_grads(cell, X, states, params, Y):
 
 def chain(compiled, s, X, params, Y, W_name):
     """Run the compiled step through time from state ``s``; return the loss, the parameters' gradients and ∂L/∂s."""
-    _assert_note("rnn-loss", r"L = \sum_{t=1}^{T_y} L^{\langle t \rangle}")
+    assert_latex("rnn-loss", r"L = \sum_{t=1}^{T_y} L^{\langle t \rangle}")
     T = X.shape[2]
     step, out_a, J_s, J_as, J_th, J_ath, keys, shapes = compiled
     theta = np.concatenate([params[k].ravel() for k in keys])
@@ -277,10 +272,10 @@ def test_every_backward_pass_equals_the_sympy_derived_gradient(cell, n_x, n_a, T
 
 
 def test_the_bptt_formulas_are_the_ones_the_rnn_uses():
-    _assert_note("bptt-dzy", r"dz_y^{\langle t \rangle} = \hat{y}^{\langle t \rangle} - y^{\langle t \rangle}")
-    _assert_note("bptt-da", r"W_{ya}^T dz_y^{\langle t \rangle} + W_{aa}^T dz_a^{\langle t+1 \rangle}")
-    _assert_note("bptt-dza", r"da^{\langle t \rangle} \odot (1 - (a^{\langle t \rangle})^2)")
-    _assert_note("bptt-dw", r"dW_{aa} = \sum_{t=1}^{T_x} dz_a^{\langle t \rangle} (a^{\langle t-1 \rangle})^T")
+    assert_latex("bptt-dzy", r"dz_y^{\langle t \rangle} = \hat{y}^{\langle t \rangle} - y^{\langle t \rangle}")
+    assert_latex("bptt-da", r"W_{ya}^T dz_y^{\langle t \rangle} + W_{aa}^T dz_a^{\langle t+1 \rangle}")
+    assert_latex("bptt-dza", r"da^{\langle t \rangle} \odot (1 - (a^{\langle t \rangle})^2)")
+    assert_latex("bptt-dw", r"dW_{aa} = \sum_{t=1}^{T_x} dz_a^{\langle t \rangle} (a^{\langle t-1 \rangle})^T")
 
 
 def _numeric_grads(cell, X, states, params, Y):
@@ -407,7 +402,7 @@ def test_lstm_with_forget_and_update_gates_open_sums_the_candidates(n_x, n_a, m,
 @given(n_x=st.integers(1, 3), n_a=st.integers(1, 4), m=st.integers(1, 3), seed=st.integers(0, 99))
 def test_reset_after_gru_is_pytorchs_formula_with_z_one_minus_gamma_u(n_x, n_a, m, seed):
     """PyTorch's GRU, written from the note's formula gru-torch (b_hn = 0), against gru_cell_forward(reset_after)."""
-    _assert_note("gru-torch", r"n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))",
+    assert_latex("gru-torch", r"n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))",
                  r"h' = (1 - z) \odot n + z \odot h")
     rng = np.random.default_rng(seed)
     params, states = make("gru-reset-after", n_x, n_a, 2, m, rng)
@@ -439,7 +434,7 @@ def test_gru_memory_stays_in_minus_one_one(cell):
 @pytest.mark.formula("deep-rnn-a")
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_a_deep_rnn_of_one_layer_is_the_single_layer_rnn(cell):
-    _assert_note("deep-rnn-a", r"W_a^{[l]} [a^{[l]\langle t-1 \rangle}, a^{[l-1]\langle t \rangle}] + b_a^{[l]}")
+    assert_latex("deep-rnn-a", r"W_a^{[l]} [a^{[l]\langle t-1 \rangle}, a^{[l-1]\langle t \rangle}] + b_a^{[l]}")
     rng = np.random.default_rng(11)
     params, states = make(cell, 3, 4, 5, 2, rng)
     deep = {(k if k in ("Wya", "Wy", "by") else f"{k}1"): v for k, v in params.items()}
@@ -491,7 +486,7 @@ def test_stepping_the_cell_equals_the_sequence_forward(cell):
 @pytest.mark.formula("bptt-jacobian")
 @pytest.mark.parametrize("t, T", [(0, 1), (1, 4), (2, 6)])
 def test_the_jacobian_through_time_is_the_product_of_the_steps(t, T):
-    _assert_note("bptt-jacobian", r"\prod_{k=t+1}^{T} \operatorname{diag}\left(1 - (a^{\langle k \rangle})^2\right) W_{aa}")
+    assert_latex("bptt-jacobian", r"\prod_{k=t+1}^{T} \operatorname{diag}\left(1 - (a^{\langle k \rangle})^2\right) W_{aa}")
     rng = np.random.default_rng(t * 10 + T)
     params, states = make("rnn", 2, 3, 2, 1, rng)
     X = rng.standard_normal((2, 1, T))
@@ -515,8 +510,8 @@ def test_the_jacobian_through_time_is_the_product_of_the_steps(t, T):
 @pytest.mark.formula("grad-norm", "clip")
 @given(data=st.data(), theta=st.floats(1e-3, 1e3), big=st.floats(1e-3, 1e4))
 def test_clipping_bounds_the_global_norm_and_keeps_the_direction(data, theta, big):
-    _assert_note("grad-norm", r"\sqrt{\sum_{k} \lVert dW_k \rVert_F^2}")
-    _assert_note("clip", r"\frac{\theta}{\max(\theta, \lVert g \rVert)} \, g")
+    assert_latex("grad-norm", r"\sqrt{\sum_{k} \lVert dW_k \rVert_F^2}")
+    assert_latex("clip", r"\frac{\theta}{\max(\theta, \lVert g \rVert)} \, g")
     n = data.draw(st.integers(1, 4))
     rng = np.random.default_rng(data.draw(st.integers(0, 999)))
     grads = {f"g{i}": big * rng.standard_normal(tuple(rng.integers(1, 4, size=2))) for i in range(n)}

@@ -26,16 +26,11 @@ from smln import beam, bleu, dates, seq2seq
 from smln.lstm import lstm_layer_forward
 from smln.rnn import cross_entropy
 from tests.numeric import central_difference
-from tests.oracle import ROOT, latex
+from tests.oracle import ROOT, assert_latex, symbol_matrix
 
 DEMO = ROOT / "notes" / "assets" / "data" / "ch6-dates.json"
 REFERENCES = ["the cat is on the mat".split(), "there is a cat on the mat".split()]
 
-
-def _assert_note(formula_id, *parts):
-    tex = latex(formula_id)
-    for part in parts:
-        assert part in tex, f"{formula_id}: expected {part!r} in {tex!r}"
 
 
 def _nltk():
@@ -51,10 +46,10 @@ def _nltk():
 
 @pytest.mark.formula("bleu-example-1", "bleu-example-2", "bleu-clip", "bleu-pn")
 def test_the_courses_worked_examples():
-    _assert_note("bleu-example-1", r"p_1 = \frac{2}{7}")
-    _assert_note("bleu-example-2", r"\frac{4}{6}", r"\frac{1 + 0 + 1 + 1 + 1}{2 + 1 + 1 + 1 + 1}")
-    _assert_note("bleu-clip", r"\min\left(\operatorname{Count}(g), \max_{r} \operatorname{Count}_{r}(g)\right)")
-    _assert_note("bleu-pn", r"\operatorname{Count}_{clip}(g)}{\sum_{g \in \text{n-grams}(\hat{y})} \operatorname{Count}(g)}")
+    assert_latex("bleu-example-1", r"p_1 = \frac{2}{7}")
+    assert_latex("bleu-example-2", r"\frac{4}{6}", r"\frac{1 + 0 + 1 + 1 + 1}{2 + 1 + 1 + 1 + 1}")
+    assert_latex("bleu-clip", r"\min\left(\operatorname{Count}(g), \max_{r} \operatorname{Count}_{r}(g)\right)")
+    assert_latex("bleu-pn", r"\operatorname{Count}_{clip}(g)}{\sum_{g \in \text{n-grams}(\hat{y})} \operatorname{Count}(g)}")
     assert bleu.modified_precision(["the"] * 7, REFERENCES, 1) == (2, 7)
     assert bleu.modified_precision("the cat the cat on the mat".split(), REFERENCES, 2) == (4, 6)
     # plain precision would count all 7 "the": the clip is what brings it down
@@ -89,7 +84,7 @@ def test_modified_precision_is_the_clipped_count_by_brute_force(candidate, refer
 @pytest.mark.formula("bleu", "bleu-bp")
 @given(sentences, st.lists(sentences, min_size=1, max_size=3), st.sampled_from(bleu.SMOOTHING))
 def test_sentence_bleu_is_nltks(candidate, references, smooth):
-    _assert_note("bleu", r"BP \cdot \exp\left(\frac{1}{4} \sum_{n=1}^{4} \log p_n\right)")
+    assert_latex("bleu", r"BP \cdot \exp\left(\frac{1}{4} \sum_{n=1}^{4} \log p_n\right)")
     sentence_bleu, _, methods = _nltk()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NLTK warns about zero counts; the value is what is compared
@@ -122,7 +117,7 @@ def test_corpus_bleu_adds_counts_before_dividing():
 @pytest.mark.formula("bleu-bp")
 @given(st.integers(1, 60), st.integers(0, 60))
 def test_brevity_penalty_is_its_cases(c, r):
-    _assert_note("bleu-bp", r"1 & c > r", r"e^{1 - r/c} & c \le r")
+    assert_latex("bleu-bp", r"1 & c > r", r"e^{1 - r/c} & c \le r")
     c_, r_ = sympy.symbols("c r", positive=True)
     expected = 1 if c > r else sympy.exp(1 - r_ / c_).subs({c_: c, r_: r})
     assert bleu.brevity_penalty(c, r) == pytest.approx(float(expected), rel=1e-14)
@@ -211,9 +206,9 @@ toy = st.tuples(st.integers(0, 2**32 - 1), st.integers(2, 3), st.integers(1, 3),
 @given(toy, st.floats(0.0, 1.5))
 @settings(max_examples=40, deadline=None)
 def test_a_wide_enough_beam_finds_the_best_sequence_by_enumeration(decoder, alpha):
-    _assert_note("seq-argmax", r"\hat{y} = \arg\max_{y^{\langle 1 \rangle}, \dots, y^{\langle T_y \rangle}}")
-    _assert_note("beam-log", r"\arg\max_{y} \prod_{t=1}^{T_y}", r"= \arg\max_{y} \sum_{t=1}^{T_y} \log P")
-    _assert_note("beam-norm", r"\frac{1}{T_y^{\alpha}} \sum_{t=1}^{T_y} \log P")
+    assert_latex("seq-argmax", r"\hat{y} = \arg\max_{y^{\langle 1 \rangle}, \dots, y^{\langle T_y \rangle}}")
+    assert_latex("beam-log", r"\arg\max_{y} \prod_{t=1}^{T_y}", r"= \arg\max_{y} \sum_{t=1}^{T_y} \log P")
+    assert_latex("beam-norm", r"\frac{1}{T_y^{\alpha}} \sum_{t=1}^{T_y} \log P")
     seed, V, max_len, temperature = decoder
     step_fn, eos = _toy_decoder(seed, V, temperature), V - 1
     everything = {seq: _log_prob(step_fn, 0, seq) for seq in _sequences(V, eos, max_len)}
@@ -273,7 +268,7 @@ def _trap(p_first=0.6, V=5):
 
 @pytest.mark.formula("beam-error")
 def test_error_analysis_tells_a_search_error_from_a_model_error():
-    _assert_note("beam-error", r"\operatorname{score}(y^*) > \operatorname{score}(\hat{y})")
+    assert_latex("beam-error", r"\operatorname{score}(y^*) > \operatorname{score}(\hat{y})")
     step_fn, eos = _trap()
 
     def score(tokens, alpha=0.7):  # the model's own normalised log-probability of a sequence
@@ -334,18 +329,16 @@ def test_beam_search_rejects_bad_input(call, error, match):
 # Attention
 
 
-def _sym(name, rows, cols):
-    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
-
 
 def _attention_oracle(n_s, n_a2, n_e, T_x):
     """The note's att-e, att-alpha and att-context for one sequence, built by hand in SymPy."""
-    _assert_note("att-e", r"e^{\langle t, t' \rangle} = v^T \tanh(W_s s^{\langle t-1 \rangle} + W_a a^{\langle t' \rangle} + b)")
-    _assert_note("att-alpha", r"\frac{\exp(e^{\langle t, t' \rangle})}{\sum_{t''=1}^{T_x} \exp(e^{\langle t, t'' \rangle})}")
-    _assert_note("att-context", r"c^{\langle t \rangle} = \sum_{t'=1}^{T_x} "
+    assert_latex("att-e", r"e^{\langle t, t' \rangle} = v^T \tanh(W_s s^{\langle t-1 \rangle} + W_a a^{\langle t' \rangle} + b)")
+    assert_latex("att-alpha", r"\frac{\exp(e^{\langle t, t' \rangle})}{\sum_{t''=1}^{T_x} \exp(e^{\langle t, t'' \rangle})}")
+    assert_latex("att-context", r"c^{\langle t \rangle} = \sum_{t'=1}^{T_x} "
                                 r"\alpha^{\langle t, t' \rangle} a^{\langle t' \rangle}")
-    s, A = _sym("s", n_s, 1), _sym("a", n_a2, T_x)
-    Ws, Wa, b, v = _sym("Ws", n_e, n_s), _sym("Wa", n_e, n_a2), _sym("b", n_e, 1), _sym("v", 1, n_e)
+    s, A = symbol_matrix("s", n_s, 1), symbol_matrix("a", n_a2, T_x)
+    Ws, Wa = symbol_matrix("Ws", n_e, n_s), symbol_matrix("Wa", n_e, n_a2)
+    b, v = symbol_matrix("b", n_e, 1), symbol_matrix("v", 1, n_e)
     e = [(v * (Ws * s + Wa * A[:, k] + b).applyfunc(sympy.tanh))[0] for k in range(T_x)]
     alpha = [sympy.exp(ek) / sum(sympy.exp(ej) for ej in e) for ek in e]
     context = sum((alpha[k] * A[:, k] for k in range(T_x)), sympy.zeros(n_a2, 1))
@@ -379,9 +372,9 @@ def test_attention_and_its_gradients_are_sympys(n_s, n_a2, n_e, T_x):
 @pytest.mark.formula("att-dalpha", "att-de")
 @given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**32 - 1))
 def test_the_two_new_backward_steps_are_sympys(T_x, n_a2, seed):
-    _assert_note("att-dalpha", r"\left(\frac{\partial \mathcal{L}}{\partial c^{\langle t \rangle}}\right)^T "
+    assert_latex("att-dalpha", r"\left(\frac{\partial \mathcal{L}}{\partial c^{\langle t \rangle}}\right)^T "
                                r"a^{\langle t' \rangle}")
-    _assert_note("att-de", r"\alpha^{\langle t, t' \rangle} \left(\frac{\partial \mathcal{L}}"
+    assert_latex("att-de", r"\alpha^{\langle t, t' \rangle} \left(\frac{\partial \mathcal{L}}"
                            r"{\partial \alpha^{\langle t, t' \rangle}} - \sum_{t''=1}^{T_x}")
     rng = np.random.default_rng(seed)
     e_val, A_val, w_val = rng.standard_normal(T_x), rng.standard_normal((n_a2, T_x)), rng.standard_normal(n_a2)
@@ -450,7 +443,7 @@ def _model(rng, n_x=3, n_y=3, n_a=2, n_s=3, n_e=2, m=2, T_x=3, T_y=2, scale=0.5)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3))
 @settings(max_examples=6, deadline=None)
 def test_every_gradient_of_the_model_is_the_central_difference(seed, T_x, m, T_y, n_a):
-    _assert_note("seq-loss", r"\mathcal{L} = -\log P(y \mid x) = -\sum_{t=1}^{T_y} \log P")
+    assert_latex("seq-loss", r"\mathcal{L} = -\log P(y \mid x) = -\sum_{t=1}^{T_y} \log P")
     params, X, Y_in, Y = _model(np.random.default_rng(seed), n_a=n_a, m=m, T_x=T_x, T_y=T_y)
     Z, cache = seq2seq.seq2seq_forward(X, Y_in, params)
     grads = seq2seq.seq2seq_backward(cross_entropy(Z, Y)[1], cache)
@@ -464,10 +457,10 @@ def test_every_gradient_of_the_model_is_the_central_difference(seed, T_x, m, T_y
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(1, 3))
 @settings(max_examples=20, deadline=None)
 def test_the_model_is_the_sequence_chapters_lstms_joined_by_attention(seed, T_x, T_y):
-    _assert_note("att-bidir", r"[\overrightarrow{a}^{\langle t' \rangle}; \overleftarrow{a}^{\langle t' \rangle}]")
-    _assert_note("att-decoder", r"\operatorname{LSTM}(s^{\langle t-1 \rangle}, [c^{\langle t \rangle}; y^{\langle t-1 \rangle}])")
-    _assert_note("att-y", r"\operatorname{softmax}(W_y s^{\langle t \rangle} + b_y)")
-    _assert_note("att-cost", r"N_{\alpha} = T_x T_y")
+    assert_latex("att-bidir", r"[\overrightarrow{a}^{\langle t' \rangle}; \overleftarrow{a}^{\langle t' \rangle}]")
+    assert_latex("att-decoder", r"\operatorname{LSTM}(s^{\langle t-1 \rangle}, [c^{\langle t \rangle}; y^{\langle t-1 \rangle}])")
+    assert_latex("att-y", r"\operatorname{softmax}(W_y s^{\langle t \rangle} + b_y)")
+    assert_latex("att-cost", r"N_{\alpha} = T_x T_y")
     params, X, Y_in, _ = _model(np.random.default_rng(seed), T_x=T_x, T_y=T_y)
     Z, cache = seq2seq.seq2seq_forward(X, Y_in, params)
     part = {p: {k.split(".")[1]: v for k, v in params.items() if k.startswith(p + ".")} for p in ("enc_f", "enc_b", "dec")}
@@ -564,7 +557,7 @@ def small_translator():
 
 @pytest.mark.formula("seq-cond-lm")
 def test_translator_probabilities_follow_the_chain_rule(small_translator):
-    _assert_note("seq-cond-lm", r"= \prod_{t=1}^{T_y} P(y^{\langle t \rangle} \mid x, "
+    assert_latex("seq-cond-lm", r"= \prod_{t=1}^{T_y} P(y^{\langle t \rangle} \mid x, "
                                 r"y^{\langle 1 \rangle}, \dots, y^{\langle t-1 \rangle})")
     model, pairs, _ = small_translator
     source, target = pairs[0]

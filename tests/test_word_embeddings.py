@@ -20,20 +20,12 @@ from smln import glove, word2vec
 from smln.embeddings import UNK, Vocabulary, WordVectors, embed, one_hot, tokenize
 from tests import errata
 from tests.numeric import central_difference
-from tests.oracle import ROOT, latex
+from tests.oracle import ROOT, assert_latex, symbol_matrix
 
 NOTE = "notes/05-word-embeddings.md"
 SENTENCE = "I want a glass of orange juice to go along with my cereal."
 
 
-def _assert_note(formula_id, *parts):
-    tex = latex(formula_id)
-    for part in parts:
-        assert part in tex, f"{formula_id}: expected {part!r} in {tex!r}"
-
-
-def _sym(name, rows, cols):
-    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}"))
 
 
 def _sigma(z):
@@ -47,8 +39,8 @@ def _sigma(z):
 @pytest.mark.formula("emb-onehot", "emb-lookup")
 @given(V=st.integers(1, 12), d=st.integers(1, 5), data=st.data())
 def test_lookup_is_the_product_with_one_hot_vectors(V, d, data):
-    _assert_note("emb-onehot", r"1 & i = j \\ 0 & \text{否则}")
-    _assert_note("emb-lookup", r"E \cdot O_j = e_j")
+    assert_latex("emb-onehot", r"1 & i = j \\ 0 & \text{否则}")
+    assert_latex("emb-lookup", r"E \cdot O_j = e_j")
     ids = np.array(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=8)))
     E = np.random.default_rng(V * 10 + d).standard_normal((d, V))
     O = one_hot(ids, V)
@@ -133,12 +125,12 @@ def test_tokenize_lowercases_words():
 
 @pytest.mark.formula("nlm-h", "nlm-y")
 def test_neural_lm_gradients_equal_sympy():
-    _assert_note("nlm-h", r"h = \tanh(W^{[1]} [e_{w_1}; e_{w_2}; \dots; e_{w_n}] + b^{[1]})")
-    _assert_note("nlm-y", r"\hat{y} = \operatorname{softmax}(W^{[2]} h + b^{[2]})")
+    assert_latex("nlm-h", r"h = \tanh(W^{[1]} [e_{w_1}; e_{w_2}; \dots; e_{w_n}] + b^{[1]})")
+    assert_latex("nlm-y", r"\hat{y} = \operatorname{softmax}(W^{[2]} h + b^{[2]})")
     V, d, n, n_h = 3, 2, 2, 2
     context, targets = np.array([[0, 2], [1, 1]]), np.array([2, 0])  # (n, m): word 1 twice in the second sample
-    P = {"E": _sym("E", d, V), "W1": _sym("W1", n_h, n * d), "b1": _sym("b1", n_h, 1), "W2": _sym("W2", V, n_h),
-         "b2": _sym("b2", V, 1)}
+    P = {"E": symbol_matrix("E", d, V), "W1": symbol_matrix("W1", n_h, n * d), "b1": symbol_matrix("b1", n_h, 1),
+         "W2": symbol_matrix("W2", V, n_h), "b2": symbol_matrix("b2", V, 1)}
     L = 0
     for k in range(2):
         x = sympy.Matrix.vstack(*[P["E"][:, context[i, k]] for i in range(n)])
@@ -189,9 +181,9 @@ def test_neural_lm_learns_a_repeating_text():
 
 
 def _sg_symbolic(V, d, c, t):
-    _assert_note("sg-softmax", r"\frac{e^{\theta_t^T e_c}}{\sum_{j=1}^{V} e^{\theta_j^T e_c}}")
-    _assert_note("sg-loss", r"-\sum_{i=1}^{V} y_i \log \hat{y}_i")
-    E, Th = _sym("E", d, V), _sym("T", d, V)
+    assert_latex("sg-softmax", r"\frac{e^{\theta_t^T e_c}}{\sum_{j=1}^{V} e^{\theta_j^T e_c}}")
+    assert_latex("sg-loss", r"-\sum_{i=1}^{V} y_i \log \hat{y}_i")
+    E, Th = symbol_matrix("E", d, V), symbol_matrix("T", d, V)
     L = 0
     for ck, tk in zip(c, t, strict=True):
         scores = [(Th[:, j].T * E[:, ck])[0] for j in range(V)]
@@ -202,7 +194,7 @@ def _sg_symbolic(V, d, c, t):
 
 @pytest.mark.formula("sg-softmax", "sg-loss", "sg-grad")
 def test_softmax_skipgram_gradients_equal_sympy():
-    _assert_note("sg-grad", r"\sum_{j=1}^{V} (\hat{y}_j - y_j) \theta_j", r"(\hat{y}_j - y_j) e_c")
+    assert_latex("sg-grad", r"\sum_{j=1}^{V} (\hat{y}_j - y_j) \theta_j", r"(\hat{y}_j - y_j) e_c")
     V, d, c, t = 3, 2, np.array([0, 2, 0]), np.array([1, 1, 2])
     E, Th, L = _sg_symbolic(V, d, c, t)
     rng = np.random.default_rng(1)
@@ -217,9 +209,9 @@ def test_softmax_skipgram_gradients_equal_sympy():
 
 
 def _ns_symbolic(V, d, c, t, negatives):
-    _assert_note("ns-prob", r"P(y = 1 \mid c, t) = \sigma(\theta_t^T e_c)")
-    _assert_note("ns-loss", r"L = -\log \sigma(\theta_t^T e_c) - \sum_{k=1}^{K} \log \sigma(-\theta_{n_k}^T e_c)")
-    E, Th = _sym("E", d, V), _sym("T", d, V)
+    assert_latex("ns-prob", r"P(y = 1 \mid c, t) = \sigma(\theta_t^T e_c)")
+    assert_latex("ns-loss", r"L = -\log \sigma(\theta_t^T e_c) - \sum_{k=1}^{K} \log \sigma(-\theta_{n_k}^T e_c)")
+    E, Th = symbol_matrix("E", d, V), symbol_matrix("T", d, V)
     L = 0
     for ck, tk, neg in zip(c, t, negatives, strict=True):
         L += -sympy.log(_sigma((Th[:, tk].T * E[:, ck])[0]))
@@ -229,7 +221,7 @@ def _ns_symbolic(V, d, c, t, negatives):
 
 @pytest.mark.formula("ns-prob", "ns-loss", "ns-grad")
 def test_negative_sampling_gradients_equal_sympy():
-    _assert_note("ns-grad", r"(\sigma(\theta_t^T e_c) - 1) \theta_t", r"\sigma(\theta_{n_k}^T e_c) e_c")
+    assert_latex("ns-grad", r"(\sigma(\theta_t^T e_c) - 1) \theta_t", r"\sigma(\theta_{n_k}^T e_c) e_c")
     V, d = 4, 2
     c, t, negatives = np.array([0, 3]), np.array([1, 1]), np.array([[2, 3], [0, 0]])  # repeated negatives add up
     E, Th, L = _ns_symbolic(V, d, c, t, negatives)
@@ -259,9 +251,9 @@ def test_skipgram_losses_match_central_differences(V, d, m, K, seed):
 @pytest.mark.formula("ns-dist-freq", "ns-dist-34", "ns-dist-uniform")
 @given(st.lists(st.integers(0, 1000), min_size=1, max_size=20).filter(any))
 def test_noise_distributions_are_the_note_formulas(counts):
-    _assert_note("ns-dist-freq", r"\frac{f(w_i)}{\sum_{j=1}^{V} f(w_j)}")
-    _assert_note("ns-dist-34", r"\frac{f(w_i)^{3/4}}{\sum_{j=1}^{V} f(w_j)^{3/4}}")
-    _assert_note("ns-dist-uniform", r"P(w_i) = \frac{1}{|V|}")
+    assert_latex("ns-dist-freq", r"\frac{f(w_i)}{\sum_{j=1}^{V} f(w_j)}")
+    assert_latex("ns-dist-34", r"\frac{f(w_i)^{3/4}}{\sum_{j=1}^{V} f(w_j)^{3/4}}")
+    assert_latex("ns-dist-uniform", r"P(w_i) = \frac{1}{|V|}")
     f = np.array(counts, dtype=float)
     np.testing.assert_allclose(word2vec.noise_distribution(f, 1.0), f / f.sum(), rtol=1e-12)
     np.testing.assert_allclose(word2vec.noise_distribution(f), f**0.75 / (f**0.75).sum(), rtol=1e-12)  # default 3/4
@@ -281,7 +273,7 @@ def test_negative_samples_follow_the_distribution():
 
 @pytest.mark.formula("w2v-subsample")
 def test_keep_probability_is_the_note_formula():
-    _assert_note("w2v-subsample", r"\left(\sqrt{\frac{f(w)}{s N}} + 1\right) \frac{s N}{f(w)}")
+    assert_latex("w2v-subsample", r"\left(\sqrt{\frac{f(w)}{s N}} + 1\right) \frac{s N}{f(w)}")
     counts = np.array([10_000.0, 1000, 100, 10, 1])
     s, N = 1e-3, counts.sum()
     expected = np.minimum(1, (np.sqrt(counts / (s * N)) + 1) * s * N / counts)
@@ -293,7 +285,7 @@ def test_keep_probability_is_the_note_formula():
 @pytest.mark.formula("w2v-lr")
 @given(alpha=st.floats(1e-4, 1), fraction=st.floats(-0.5, 1.5))
 def test_learning_rate_decays_linearly(alpha, fraction):
-    _assert_note("w2v-lr", r"\alpha - (\alpha - \alpha_{min}) \cdot \frac{")
+    assert_latex("w2v-lr", r"\alpha - (\alpha - \alpha_{min}) \cdot \frac{")
     lo = alpha / 10
     expected = alpha - (alpha - lo) * min(1.0, max(0.0, fraction))
     assert word2vec.linear_decay(alpha, lo, fraction) == pytest.approx(expected)
@@ -335,7 +327,7 @@ def test_the_orange_example_of_the_note():
 @given(st.lists(st.lists(st.integers(0, 6), min_size=1, max_size=10), min_size=1, max_size=5), st.integers(1, 4),
        st.integers(1, 12))
 def test_sparse_cooccurrence_counts_equal_a_brute_force_count(sentences, window, chunk):
-    _assert_note("glove-x", "X_{ij}")
+    assert_latex("glove-x", "X_{ij}")
     rows, cols, X = glove.cooccurrence(sentences, 7, window, chunk_words=chunk)
     dense = np.zeros((7, 7))
     for s in sentences:
@@ -353,7 +345,7 @@ def test_sparse_cooccurrence_counts_equal_a_brute_force_count(sentences, window,
 @pytest.mark.formula("glove-f")
 @given(x=st.floats(0, 1e4), x_max=st.floats(1, 500), alpha=st.floats(0.1, 1))
 def test_glove_weight_is_the_note_formula(x, x_max, alpha):
-    _assert_note("glove-f", r"(x / x_{max})^{\alpha} & x < x_{max} \\ 1 & \text{否则}")
+    assert_latex("glove-f", r"(x / x_{max})^{\alpha} & x < x_{max} \\ 1 & \text{否则}")
     expected = (x / x_max) ** alpha if x < x_max else 1.0
     assert float(glove.glove_weight(x, x_max, alpha)) == pytest.approx(expected, rel=1e-12, abs=1e-300)
     assert float(glove.glove_weight(0.0)) == 0.0 and float(glove.glove_weight(100.0)) == 1.0  # defaults 100, 3/4
@@ -362,11 +354,11 @@ def test_glove_weight_is_the_note_formula(x, x_max, alpha):
 
 @pytest.mark.formula("glove-loss", "glove-grad")
 def test_glove_gradients_equal_sympy():
-    _assert_note("glove-loss", r"f(X_{ij}) (\theta_i^T e_j + b_i + b'_j - \log X_{ij})^2")
-    _assert_note("glove-grad", r"\sum_j 2 f(X_{ij}) \delta_{ij} e_j")
+    assert_latex("glove-loss", r"f(X_{ij}) (\theta_i^T e_j + b_i + b'_j - \log X_{ij})^2")
+    assert_latex("glove-grad", r"\sum_j 2 f(X_{ij}) \delta_{ij} e_j")
     V, d = 3, 2
     rows, cols, X = np.array([0, 1, 2, 0]), np.array([1, 0, 2, 2]), np.array([3.0, 3.0, 150.0, 0.5])
-    E, Th, b, bt = _sym("E", d, V), _sym("T", d, V), _sym("b", V, 1), _sym("c", V, 1)
+    E, Th, b, bt = symbol_matrix("E", d, V), symbol_matrix("T", d, V), symbol_matrix("b", V, 1), symbol_matrix("c", V, 1)
     fw = [min(1.0, (x / 100) ** 0.75) for x in X]
     J = sum(f * ((Th[:, i].T * E[:, j])[0] + b[i] + bt[j] - sympy.log(x)) ** 2
             for f, i, j, x in zip(fw, rows, cols, X, strict=True))
@@ -409,7 +401,7 @@ def _topic_corpus(rng, n=600):
 
 @pytest.mark.formula("glove-final")
 def test_glove_learns_topics_and_averages_the_two_embeddings():
-    _assert_note("glove-final", r"e_w^{(final)} = \frac{e_w + \theta_w}{2}")
+    assert_latex("glove-final", r"e_w^{(final)} = \frac{e_w + \theta_w}{2}")
     corpus = _topic_corpus(np.random.default_rng(0))
     model = glove.train_glove(corpus, dim=8, window=3, epochs=30, min_count=1, rng=np.random.default_rng(1),
                               progress=False)
