@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from smln import activations as act
 from tests import errata
+from tests.errors import raises_for
 from tests.oracle import latex, oracle, parse
 from tests.strategies import arrays, float_dtypes, reals, shapes
 
@@ -202,21 +203,21 @@ def test_integers_compute_in_float64(f):
 @pytest.mark.parametrize("f", ALL)
 @pytest.mark.parametrize("bad", ["abc", np.array(["a", "b"]), np.array([1 + 2j]), object()])
 def test_non_numeric_input_is_a_type_error(f, bad):
-    with pytest.raises(TypeError, match=r"^z: 需要实数"):
+    with raises_for(TypeError, 'z'):
         f(bad)
 
 
 def test_maxout_pieces_must_divide_the_rows():
-    with pytest.raises(ValueError, match=r"pieces: 3 不能整除 z 的第 0 维\(z 的形状为 \(4, 2\)\)"):
+    with raises_for(ValueError, 'pieces'):
         act.maxout(np.zeros((4, 2)), 3)
     for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="pieces: 应为正整数"):
+        with raises_for(ValueError, 'pieces'):
             act.maxout(np.zeros((4, 2)), bad)
 
 
 @pytest.mark.parametrize("slope", [-0.1, 1.5])
 def test_leaky_relu_slope_out_of_range(slope):
-    with pytest.raises(ValueError, match=r"slope: 应在 \[0, 1\] 之间"):
+    with raises_for(ValueError, 'slope'):
         act.leaky_relu(np.ones(3), slope)
 
 

@@ -14,13 +14,14 @@ import sys
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from smln import elmo
 from smln.lstm import lstm_layer_forward
 from smln.rnn import batch_major
 from tests import errata
+from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference
 from tests.oracle import ROOT, assert_latex, symbol_matrix
 
@@ -144,7 +145,7 @@ def test_errata_gamma_is_a_scalar():
     assert "缩放向量" in errata.erratum("E35").fields["原文"]
     assert "缩放整个ELMo的标量" in errata.prose(NOTE)
     layers = [np.ones((2, 3)), np.zeros((2, 3))]
-    with pytest.raises(ValueError, match=r"gamma: 应是标量.*实际形状为 \(2, 1\)"):
+    with raises_for(ValueError, 'gamma'):
         elmo.scalar_mix(layers, np.zeros(2), gamma=np.ones((2, 1)))
     # one number scales the entire ELMo vector: every direction is kept
     v1, v3 = elmo.scalar_mix(layers, np.zeros(2), 1.0)[0], elmo.scalar_mix(layers, np.zeros(2), 3.0)[0]
@@ -166,7 +167,7 @@ def test_errata_wording():
     (lambda: elmo.scalar_mix([np.ones(2), np.ones(3)], [0, 0]), "各层形状应相同"),
 ])
 def test_the_scalar_mix_rejects_bad_input(call, match):
-    with pytest.raises(ValueError, match=match):
+    with raises_as(ValueError, match):
         call()
 
 
@@ -231,15 +232,21 @@ def test_each_direction_sees_only_its_side(seed, k):
     assert_latex("elmo-lstm", r"\overrightarrow{h}_{k,0} = x_k",
                  r"p(t_{k+1} \mid t_1, \dots, t_k) = \operatorname{softmax}(W_s \overrightarrow{h}_{k,L} + b_s)")
     params, table, tokens = _tiny(seed, m=1, N=5)
-    changed = tokens.copy()
-    changed[0, k] = (tokens[0, k] + 1) % len(table)
     _, a = elmo.bilm_forward(tokens, table, params)
-    _, b = elmo.bilm_forward(changed, table, params)
-    # the forward LM's prediction of t_{j+1} reads t_1 … t_j: positions before k do not change
-    np.testing.assert_array_equal(a["Z_fwd"][:k], b["Z_fwd"][:k])
-    assert not np.allclose(a["Z_fwd"][k], b["Z_fwd"][k])
+    # a tiny max-pooled character CNN can give two words the same vector: change t_k to a word it tells apart
+    for shift in range(1, len(table)):
+        changed = tokens.copy()
+        changed[0, k] = (tokens[0, k] + shift) % len(table)
+        _, b = elmo.bilm_forward(changed, table, params)
+        if not np.allclose(a["Z_fwd"][k], b["Z_fwd"][k]):
+            break
+    else:
+        assume(False)
+    # the forward LM's prediction of t_{j+1} reads t_1 … t_j: positions before k do not change (up to rounding: the
+    # batched products may sum in another order)
+    np.testing.assert_allclose(a["Z_fwd"][:k], b["Z_fwd"][:k], rtol=0, atol=1e-12)
     # the backward LM reads from the end: its predictions made after k (reversed positions < N − 1 − k) do not change
-    np.testing.assert_array_equal(a["Z_bwd"][: 4 - k], b["Z_bwd"][: 4 - k])
+    np.testing.assert_allclose(a["Z_bwd"][: 4 - k], b["Z_bwd"][: 4 - k], rtol=0, atol=1e-12)
 
 
 @pytest.mark.formula("elmo-layers", "elmo-lstm")
@@ -265,9 +272,9 @@ def test_the_layers_are_the_token_representation_and_the_two_lstm_stacks():
 
 def test_bilm_forward_rejects_bad_tokens():
     params, table, _ = _tiny(0)
-    with pytest.raises(ValueError, match=r"tokens: 需要形状 \(m, N\)、N ≥ 2 的整数下标"):
+    with raises_for(ValueError, 'tokens'):
         elmo.bilm_forward(np.array([[1]]), table, params)
-    with pytest.raises(ValueError, match=r"tokens: 需要形状"):
+    with raises_for(ValueError, 'tokens'):
         elmo.bilm_forward(np.array([1.0, 2.0]), table, params)
     with pytest.raises(ValueError, match=r"下标应在 0 … 4 之间"):
         elmo.bilm_forward(np.array([[1, 5]]), table, params)
@@ -337,16 +344,16 @@ def test_the_projection_is_initialised_from_the_data():
     ({"min_count": 1, "m": 4, "N": 20}, ["a", "b"] * 20, ValueError, "每条不够一段 N = 20"),
 ])
 def test_bilm_rejects_bad_settings_and_data(settings_, tokens, error, match):
-    with pytest.raises(error, match=match):
+    with raises_as(error, match):
         elmo.BiLM(**settings_).fit(tokens, np.random.default_rng(0), progress=False)
 
 
 def test_bilm_rejects_use_before_fit_and_bad_sentences(small_bilm):
     with pytest.raises(ValueError, match="还没有训练"):
         elmo.BiLM().layers(["a"])
-    with pytest.raises(TypeError, match="sentence: 需要非空的词列表"):
+    with raises_for(TypeError, 'sentence'):
         small_bilm.layers("a set of objects")
-    with pytest.raises(TypeError, match="sentence: 需要非空的词列表"):
+    with raises_for(TypeError, 'sentence'):
         small_bilm.layers([])
     with pytest.raises(TypeError, match="rng"):
         elmo.BiLM().fit(["a"], rng=0)

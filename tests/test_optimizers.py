@@ -15,6 +15,7 @@ from smln import optim, schedules
 from smln.batches import minibatches, num_batches
 from smln.optim import Adam, GradientDescent, Momentum, RMSprop
 from tests import errata
+from tests.errors import raises_as, raises_for
 from tests.oracle import latex, oracle, parse, plain
 from tests.strategies import arrays, float_dtypes, reals, shapes
 
@@ -71,13 +72,13 @@ def test_batch_size_m_is_batch_gradient_descent_and_1_is_sgd():
 def test_minibatch_bad_input():
     X, Y = np.zeros((2, 5)), np.zeros((1, 5))
     for bad in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match="batch_size: 应为 ≥ 1 的整数"):
+        with raises_for(ValueError, 'batch_size'):
             list(minibatches(X, Y, bad))
     with pytest.raises(ValueError, match=r"X 有 5 个样本\(列\),Y 有 4 个"):
         list(minibatches(X, np.zeros((1, 4)), 2))
     with pytest.raises(ValueError, match="X 与 Y 应为二维数组"):
         list(minibatches(np.zeros(5), Y, 2))
-    with pytest.raises(TypeError, match="rng: 需要 numpy.random.Generator"):
+    with raises_for(TypeError, 'rng'):
         list(minibatches(X, Y, 2, rng=42))
 
 
@@ -282,7 +283,7 @@ def test_bad_hyperparameters():
                           (lambda: RMSprop(0.1, eps=0), "eps: 应 > 0"),
                           (lambda: Adam(beta2=-0.1), "beta2: 应满足 0 ≤ beta2 < 1"),
                           (lambda: Adam(alpha=0), "alpha: 应 > 0")]:
-        with pytest.raises(ValueError, match=pattern):
+        with raises_as(ValueError, pattern):
             make()
 
 
@@ -513,20 +514,20 @@ def test_non_finite_gradient_is_refused_and_nothing_changes(name, bad):
 @pytest.mark.parametrize("name", ALL_OPTIMIZERS)
 def test_wrong_types_name_the_argument(name):
     opt = ALL_OPTIMIZERS[name]()
-    with pytest.raises(TypeError, match=r"^params: 需要以参数名为键的字典"):
+    with raises_for(TypeError, 'params'):
         opt.step(np.ones(2), {"W": np.ones(2)})
-    with pytest.raises(TypeError, match=r"^grads: 需要以参数名为键的字典.*得到 ndarray"):
+    with raises_for(TypeError, 'grads'):
         opt.step({"W": np.ones(2)}, np.ones(2))
-    with pytest.raises(TypeError, match=r"^grads\['W'\]: dtype 应为 float64.*实际为 <U1"):
+    with raises_for(TypeError, "grads['W']"):
         opt.step({"W": np.ones(2)}, {"W": np.array(["a", "b"])})
-    with pytest.raises(TypeError, match=r"^grads\['W'\]: dtype 应为 float32\(与 params\['W'\] 相同\),实际为 float64"):
+    with raises_for(TypeError, "grads['W']"):
         opt.step({"W": np.ones(2, dtype=np.float32)}, {"W": np.ones(2)})
 
 
 @pytest.mark.parametrize("make", [GradientDescent, Momentum, RMSprop, Adam])
 @pytest.mark.parametrize("bad", ["0.1", b"0.1", True, np.True_])
 def test_learning_rate_must_be_a_number(make, bad):
-    with pytest.raises(TypeError, match=r"^alpha: 需要实数"):
+    with raises_for(TypeError, 'alpha'):
         make(bad)
 
 
@@ -558,14 +559,14 @@ def test_schedule_argument_bounds():
     assert schedules.exponential_decay(1.0, 5, base=1) == 1.0  # base 1: no decay, allowed
     assert schedules.staircase_decay(1.0, 25, drop=1) == 1.0  # drop 1: allowed
     for bad in (1.5, 2):
-        with pytest.raises(ValueError, match=r"^base: 应满足 0 < base ≤ 1"):
+        with raises_for(ValueError, 'base'):
             schedules.exponential_decay(1.0, 5, base=bad)
-        with pytest.raises(ValueError, match=r"^drop: 应满足 0 < drop ≤ 1"):
+        with raises_for(ValueError, 'drop'):
             schedules.staircase_decay(1.0, 5, drop=bad)
-    with pytest.raises(ValueError, match=r"^drop: 应满足 0 < drop ≤ 1"):
+    with raises_for(ValueError, 'drop'):
         schedules.staircase_decay(1.0, 5, drop=0)
     for bad in (True, 0, 2.5):
-        with pytest.raises(ValueError, match=r"^every: 应为 ≥ 1 的整数"):
+        with raises_for(ValueError, 'every'):
             schedules.staircase_decay(1.0, 5, every=bad)
     assert schedules.staircase_decay(1.0, 3, every=1) == 0.25
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from smln import init, tuning
 from smln.optim import Adam
 from tests import errata
+from tests.errors import raises_as
 from tests.oracle import ROOT, latex, parse
 
 NOTE = "notes/03-parameters.md"
@@ -116,7 +117,7 @@ def test_initialize_parameters_shapes_zero_biases_and_seed():
     (lambda: init.initialize_parameters([3, 2], "he", None), TypeError, r"^rng: "),
 ])
 def test_initialisation_bad_input(call, error, message):
-    with pytest.raises(error, match=message):
+    with raises_as(error, message):
         call()
 
 
@@ -208,7 +209,7 @@ def test_samples_stay_in_range(low, span, seed):
     (lambda r: tuning.sample_log_uniform(1e-3, 1, 3, None), TypeError, r"^rng: "),
 ])
 def test_sampler_bad_input(call, error, message):
-    with pytest.raises(error, match=message):
+    with raises_as(error, message):
         call(np.random.default_rng(0))
 
 
@@ -316,7 +317,7 @@ def test_progress_bar_is_quiet_off_a_terminal(capsys):
 ])
 def test_random_search_bad_input(kwargs, error, message):
     args = {"objective": quadratic, "space": SPACE, "n_trials": 3, "rng": np.random.default_rng(0), **kwargs}
-    with pytest.raises(error, match=message):
+    with raises_as(error, message):
         tuning.random_search(**args)
 
 

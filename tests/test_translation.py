@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from smln import beam, bleu, dates, seq2seq
 from smln.lstm import lstm_layer_forward
 from smln.rnn import cross_entropy
+from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference
 from tests.oracle import ROOT, assert_latex, symbol_matrix
 
@@ -159,12 +160,12 @@ def test_bleu_defaults_are_four_grams_without_smoothing():
     (lambda: bleu.corpus_bleu([["a"]], []), ValueError, "应一样多且至少一句"),
     (lambda: bleu.corpus_bleu([], []), ValueError, "应一样多且至少一句"),
     (lambda: bleu.corpus_bleu([["a"], []], [REFERENCES, REFERENCES]), ValueError, r"candidates\[1\]: 机器译文是空的"),
-    (lambda: bleu.corpus_bleu([["a"]], [REFERENCES], max_n=1.5), ValueError, "max_n: 需要正整数"),
+    (lambda: bleu.corpus_bleu([["a"]], [REFERENCES], max_n=1.5), TypeError, "max_n: 需要正整数"),
     (lambda: bleu.brevity_penalty(0, 3), ValueError, "c: 机器译文的长度应是正整数"),
     (lambda: bleu.ngrams(["a"], 0), ValueError, "n: 需要正整数"),
 ])
 def test_bleu_rejects_bad_input(call, error, match):
-    with pytest.raises(error, match=match):
+    with raises_as(error, match):
         call()
 
 
@@ -301,8 +302,8 @@ def _constant(V):
 
 @pytest.mark.parametrize(("call", "error", "match"), [
     (lambda: beam.beam_search(_constant(3), None, 0, 2, 0, 3), ValueError, "beam_width: 需要正整数"),
-    (lambda: beam.beam_search(_constant(3), None, 0, 2, 1.0, 3), ValueError, "beam_width: 需要正整数"),
-    (lambda: beam.beam_search(_constant(3), None, 0, 2, True, 3), ValueError, "beam_width: 需要正整数"),
+    (lambda: beam.beam_search(_constant(3), None, 0, 2, 1.0, 3), TypeError, "beam_width: 需要正整数"),
+    (lambda: beam.beam_search(_constant(3), None, 0, 2, True, 3), TypeError, "beam_width: 需要正整数"),
     (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 0), ValueError, "max_len: 需要正整数"),
     (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 3, alpha=-0.1), ValueError, "alpha: 长度归一化的指数"),
     (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 3, alpha="0.7"), ValueError, "alpha: 长度归一化的指数"),
@@ -321,7 +322,7 @@ def _constant(V):
     (lambda: beam.normalized_score(-1.0, 0), ValueError, "length: 需要正整数"),
 ])
 def test_beam_search_rejects_bad_input(call, error, match):
-    with pytest.raises(error, match=match):
+    with raises_as(error, match):
         call()
 
 
@@ -414,14 +415,14 @@ def test_attention_weights_are_a_distribution_over_positions(T_x, m, n_s, n_e, s
 def test_attention_rejects_bad_input():
     params = {"att.Ws": np.ones((2, 3)), "att.Wa": np.ones((2, 4)), "att.b": np.zeros((2, 1)), "att.v": np.ones((1, 2))}
     A = np.ones((4, 5, 6))
-    with pytest.raises(ValueError, match=r"s_prev: 形状应为 \(\*, 5\),实际为 \(3, 4\)"):
+    with raises_for(ValueError, 's_prev', '(*, 5)', '(3, 4)'):
         seq2seq.attention_forward(np.ones((3, 4)), A, params)
-    with pytest.raises(ValueError, match=r"params\['att.Wa'\]: 形状应为 \(2, 3\),实际为 \(2, 4\)"):
+    with raises_for(ValueError, "params['att.Wa']", '(2, 3)', '(2, 4)'):
         seq2seq.attention_forward(np.ones((3, 5)), np.ones((3, 5, 6)), params)
     with pytest.raises(ValueError, match="缺少 \\['att.v'\\]"):
         seq2seq.attention_forward(np.ones((3, 5)), A, {k: v for k, v in params.items() if k != "att.v"})
     _, _, cache = seq2seq.attention_forward(np.ones((3, 5)), A, params)
-    with pytest.raises(ValueError, match=r"d_context: 形状应为 \(4, 5\)"):
+    with raises_for(ValueError, 'd_context', '(4, 5)'):
         seq2seq.attention_backward(np.ones((4, 4)), cache)
 
 
@@ -487,16 +488,16 @@ def test_the_model_is_the_sequence_chapters_lstms_joined_by_attention(seed, T_x,
 
 def test_the_model_rejects_bad_input():
     params, X, Y_in, Y = _model(np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"Y_in: 应有 m = 2 个序列"):
+    with raises_for(ValueError, 'Y_in'):
         seq2seq.seq2seq_forward(X, Y_in[:, :1], params)
     with pytest.raises(ValueError, match=r"缺少 \['Wy'\]"):
         seq2seq.seq2seq_forward(X, Y_in, {k: v for k, v in params.items() if k != "Wy"})
-    with pytest.raises(ValueError, match=r"params\['dec.Wf'\]: 形状应为 \(3, 9\),实际为 \(3, 10\)"):
+    with raises_for(ValueError, "params['dec.Wf']", '(3, 9)', '(3, 10)'):
         seq2seq.seq2seq_forward(X, Y_in[:2], params)  # the decoder reads 2 + 2·2 + 3 inputs, not 2 + 2·2 + 2
-    with pytest.raises(ValueError, match=r"X: 一批序列的形状应为"):
+    with raises_for(ValueError, 'X'):
         seq2seq.seq2seq_forward(X[:, :, 0], Y_in, params)
     _, cache = seq2seq.seq2seq_forward(X, Y_in, params)
-    with pytest.raises(ValueError, match=r"dZ: 形状应为 \(3, 2, 2\)"):
+    with raises_for(ValueError, 'dZ', '(3, 2, 2)'):
         seq2seq.seq2seq_backward(Y[:, :, :1], cache)
     with pytest.raises(TypeError, match="rng"):
         seq2seq.init_seq2seq_params(3, 3, 2, 2, 2, rng=0)
@@ -539,7 +540,7 @@ def test_make_dates_is_seeded_and_consistent():
         day = datetime.date.fromisoformat(iso)
         assert datetime.date(1900, 1, 1) <= day <= datetime.date(2099, 12, 31)
         assert source in {write(day) for write in dates.FORMATS.values()}
-    with pytest.raises(ValueError, match="n: 需要非负整数"):
+    with raises_for(ValueError, 'n'):
         dates.make_dates(-1, np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng"):
         dates.make_dates(3, 0)
@@ -599,7 +600,7 @@ def test_translator_defaults():
 
 @pytest.mark.parametrize(("settings_", "data", "error", "match"), [
     ({"n_a": 0}, (["a"], ["1"]), ValueError, "n_a: 需要正整数"),
-    ({"m": 2.0}, (["a"], ["1"]), ValueError, "m: 需要正整数"),
+    ({"m": 2.0}, (["a"], ["1"]), TypeError, "m: 需要正整数"),
     ({"epochs": 0}, (["a"], ["1"]), ValueError, "epochs: 需要正整数"),
     ({"max_steps": 0}, (["a"], ["1"]), ValueError, "max_steps: 需要正整数"),
     ({"alpha": 0}, (["a"], ["1"]), ValueError, "alpha"),
@@ -610,7 +611,7 @@ def test_translator_defaults():
     ({}, ("ab", ["1", "2"]), TypeError, "sources: 需要字符串的列表"),
 ])
 def test_translator_rejects_bad_settings_and_data(settings_, data, error, match):
-    with pytest.raises(error, match=match):
+    with raises_as(error, match):
         seq2seq.Translator(**settings_).fit(*data, np.random.default_rng(0), progress=False)
 
 
@@ -618,9 +619,9 @@ def test_translator_rejects_use_before_fit_and_unknown_targets(small_translator)
     with pytest.raises(ValueError, match="还没有训练"):
         seq2seq.Translator().translate("3 May 1979")
     model, _, _ = small_translator
-    with pytest.raises(ValueError, match=r"targets: 字符 \['x'\] 不在目标字符表"):
+    with raises_for(ValueError, 'targets'):
         model.log_prob("3 May 1979", "1979-05-0x")
-    with pytest.raises(ValueError, match="beam_width: 需要正整数"):
+    with raises_for(ValueError, 'beam_width'):
         model.translate("3 May 1979", beam_width=0)
     with pytest.raises(TypeError, match="rng"):
         seq2seq.Translator().fit(["a"], ["1"], rng=None)
