@@ -356,7 +356,7 @@ def test_bilm_rejects_use_before_fit_and_bad_sentences(small_bilm):
     with raises_for(TypeError, 'sentence'):
         small_bilm.layers([])
     with pytest.raises(TypeError, match="rng"):
-        elmo.BiLM().fit(["a"], rng=0)
+        elmo.BiLM().fit(["a"], rng="0")
 
 
 # ----------------------------------------------------------------------------------------------------------------

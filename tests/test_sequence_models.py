@@ -729,8 +729,8 @@ def test_bad_char_lm_input_is_a_clear_error():
         charlm.train_char_lm("abc" * 10, rng=rng)
     with pytest.raises(TypeError, match="未知的选项"):
         charlm.train_char_lm(TEXT, rng=rng, dropout=0.5)
-    with pytest.raises(TypeError):
-        charlm.train_char_lm(TEXT, rng=None)
+    with raises_for(TypeError, "rng"):
+        charlm.train_char_lm(TEXT, rng=np.random.RandomState(0))
     with pytest.raises(ValueError, match="有字符不在字符表里:'z'"):
         charlm.encode("abz", list("ab"))
     with raises_for(ValueError, 'prime'):

@@ -439,8 +439,8 @@ def test_bad_training_input_is_a_clear_error():
             train([["a", "b"]], min_count=5, rng=rng)
         with raises_for(ValueError, 'dim'):
             train([["a", "b"]], dim=0, min_count=1, rng=rng)
-        with pytest.raises(TypeError):
-            train([["a", "b"]], min_count=1, rng=None)
+        with raises_for(TypeError, "rng"):
+            train([["a", "b"]], min_count=1, rng=1.5)
     with raises_for(ValueError, 'window'):
         word2vec.train_word2vec([["a", "b"]], window=0, min_count=1, rng=rng)
     with raises_for(ValueError, 'window'):
