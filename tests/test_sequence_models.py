@@ -609,7 +609,7 @@ def test_bad_input_is_a_clear_error():
         rnn.rnn_forward(X[:, :, 0], None, p)
     with pytest.raises(ValueError, match=r"T_x = 0"):
         rnn.rnn_forward(X[:, :, :0], None, p)
-    with raises_for(ValueError, "params['Wax']", '(3, 7)', '(3, 2)'):
+    with raises_for(ValueError, "X", '(2, m, T_x)', '(7, 5, 3)'):  # the parameters define the model: X is wrong
         rnn.rnn_forward(np.zeros((7, 5, 3)), None, p)
     with raises_for(ValueError, 'a0', '(3, 5)', '(3, 4)'):
         rnn.rnn_forward(X, np.zeros((3, 4)), p)
