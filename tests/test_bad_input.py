@@ -1,0 +1,130 @@
+"""Bad input meets one rule everywhere (smln.validation): each case here was answered wrongly once — a silent wrong
+result, an obscure NumPy or Python error, or an error blaming the wrong argument. Each asserts the error type, the
+argument named and the values shown, never the wording."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from smln import batches, gru, lstm, rnn
+from tests.errors import raises_for
+
+RNG = np.random.default_rng(0)
+
+
+# ── 1. gradient clipping ──────────────────────────────────────────────────────────────────────────────────────────────
+def test_clipping_scales_integer_and_boolean_gradients():
+    for g in (np.array([10, 10]), np.array([True, True])):
+        clipped = rnn.clip_gradients({"W": g}, 1.0)["W"]
+        assert clipped.dtype == np.float64
+        np.testing.assert_allclose(clipped, np.full(2, 1 / math.sqrt(2)))
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float16, 300.0), (np.float32, 1e20), (np.float64, 1e200)])
+def test_large_finite_gradients_are_clipped_not_called_infinite(dtype, value):
+    g = np.array([value, value], dtype=dtype)
+    assert rnn.global_norm({"W": g}) == pytest.approx(float(g[0]) * math.sqrt(2), rel=1e-12)
+    clipped = rnn.clip_gradients({"W": g}, 1.0)["W"]
+    assert clipped.dtype == dtype
+    np.testing.assert_allclose(clipped.astype(np.float64), np.full(2, 1 / math.sqrt(2)), rtol=2 * np.finfo(dtype).eps)
+
+
+@given(st.sampled_from([np.float16, np.float32, np.float64]).flatmap(
+    lambda dt: hnp.arrays(dt, st.integers(1, 6), elements=st.floats(-1e3, 1e3, width=np.finfo(dt).bits))),
+    st.floats(1e-3, 10))
+@settings(max_examples=200)
+def test_the_clipped_norm_never_exceeds_max_norm(g, max_norm):
+    assert rnn.global_norm(rnn.clip_gradients({"W": g}, max_norm)) <= max_norm
+
+
+def test_clipping_refuses_what_has_no_norm():
+    with raises_for(ValueError, "grads"):
+        rnn.clip_gradients({"W": np.array([1.0, np.inf])}, 1.0)
+    with raises_for(TypeError, "grads"):
+        rnn.clip_gradients([np.ones(2)], 1.0)
+    with raises_for(TypeError, "grads['W']"):
+        rnn.clip_gradients({"W": np.array(["a"])}, 1.0)
+
+
+# ── 6. non-finite input to the recurrent models ───────────────────────────────────────────────────────────────────────
+MODELS = {
+    "rnn": (lambda: rnn.init_rnn_params(2, 3, 4, RNG), lambda X, s, p: rnn.rnn_forward(X, s, p), ("a0",)),
+    "gru": (lambda: gru.init_gru_params(2, 3, 4, RNG), lambda X, s, p: gru.gru_forward(X, s, p), ("c0",)),
+    "lstm": (lambda: lstm.init_lstm_params(2, 3, 4, RNG), lambda X, s, p: lstm.lstm_forward(X, s, p), ("a0",)),
+}
+
+
+@pytest.mark.parametrize("cell", MODELS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_recurrent_models_refuse_non_finite_input(cell, bad):
+    init, forward, (state,) = MODELS[cell]
+    params, X = init(), RNG.standard_normal((2, 5, 3))
+    X_bad = X.copy()
+    X_bad[1, 2, 0] = bad
+    with raises_for(ValueError, "X", "(1, 2, 0)"):
+        forward(X_bad, None, params)
+    with raises_for(ValueError, state):
+        forward(X, np.full((3, 5), bad), params)
+    name = next(k for k in params if k.startswith("W"))
+    with raises_for(ValueError, f"params[{name!r}]"):
+        forward(X, None, params | {name: np.full_like(params[name], bad)})
+
+
+# ── 7. errors blame the argument that is wrong ────────────────────────────────────────────────────────────────────────
+@pytest.mark.parametrize("cell", MODELS)
+def test_a_wrong_input_width_blames_X_not_the_parameters(cell):
+    init, forward, _ = MODELS[cell]
+    with raises_for(ValueError, "X", "(2, m, T_x)", "(7, 5, 3)"):
+        forward(np.zeros((7, 5, 3)), None, init())
+
+
+def test_a_cell_names_its_own_arguments():
+    p_rnn, p_lstm, p_gru = rnn.init_rnn_params(2, 3, 4, RNG), lstm.init_lstm_params(2, 3, 4, RNG), \
+        gru.init_gru_params(2, 3, 4, RNG)
+    xt, good, bad = np.zeros((2, 5)), np.zeros((3, 5)), np.zeros((3, 4))
+    with raises_for(ValueError, "a_prev", "(3, 5)", "(3, 4)"):
+        rnn.rnn_cell_forward(xt, bad, p_rnn)
+    with raises_for(ValueError, "a_prev", "(3, 5)"):
+        lstm.lstm_cell_forward(xt, bad, good, p_lstm)
+    with raises_for(ValueError, "c_prev", "(3, 5)"):
+        lstm.lstm_cell_forward(xt, good, bad, p_lstm)
+    with raises_for(ValueError, "c_prev", "(3, 5)"):
+        gru.gru_cell_forward(xt, bad, p_gru)
+    with raises_for(ValueError, "xt", "(2, m, T_x)"):
+        rnn.rnn_cell_forward(np.zeros((7, 5)), good, p_rnn)
+
+
+# ── 11. obscure errors become clear ones ──────────────────────────────────────────────────────────────────────────────
+def test_backward_passes_check_their_caches():
+    X = RNG.standard_normal((2, 5, 3))
+    _, _, caches = rnn.rnn_forward(X, None, rnn.init_rnn_params(2, 3, 4, RNG))
+    _, _, gru_caches = gru.gru_forward(X, None, gru.init_gru_params(2, 3, 4, RNG))
+    dZ = np.zeros((4, 5, 3))
+    with raises_for(TypeError, "caches"):
+        rnn.rnn_backward(dZ, None)
+    with raises_for(ValueError, "caches", "gru", "rnn"):
+        rnn.rnn_backward(dZ, gru_caches)
+    with raises_for(ValueError, "cache", "gru", "rnn"):
+        rnn.rnn_layer_backward(np.zeros((3, 3, 5)), gru_caches["layer"])
+    with raises_for(ValueError, "dA", "(3, 3, 5)"):
+        rnn.rnn_layer_backward([[0.0]], caches["layer"])
+    rnn.rnn_backward(dZ, caches)  # the right caches still work
+
+
+@pytest.mark.parametrize("m, s, error, argument", [
+    (10, 0, ValueError, "batch_size"), (10, 3.5, TypeError, "batch_size"), (-5, 2, ValueError, "m"),
+    (10.0, 2, TypeError, "m"), (10, True, TypeError, "batch_size"),
+])
+def test_the_number_of_minibatches_checks_its_counts(m, s, error, argument):
+    with raises_for(error, argument):
+        batches.num_batches(m, s)
+
+
+@given(st.integers(0, 10**30), st.integers(1, 10**20))
+def test_the_number_of_minibatches_is_the_exact_ceiling(m, s):
+    T = batches.num_batches(m, s)
+    assert (T - 1) * s < m <= T * s or (m == 0 and T == 0)
