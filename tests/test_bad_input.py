@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from smln import batches, gru, lstm, rnn
+from smln import batches, charlm, glove, gru, lstm, rnn, word2vec
 from tests.errors import raises_for
 
 RNG = np.random.default_rng(0)
@@ -128,3 +128,61 @@ def test_the_number_of_minibatches_checks_its_counts(m, s, error, argument):
 def test_the_number_of_minibatches_is_the_exact_ceiling(m, s):
     T = batches.num_batches(m, s)
     assert (T - 1) * s < m <= T * s or (m == 0 and T == 0)
+
+
+# ── 2–5. corpora, ids and counts in the embeddings chapter ────────────────────────────────────────────────────────────
+@pytest.mark.parametrize("train", ["word2vec", "glove"])
+def test_a_string_is_not_a_sentence(train):
+    fit = {"word2vec": word2vec.train_word2vec, "glove": glove.train_glove}[train]
+    with raises_for(TypeError, "sentences[0]", "text.split()"):
+        fit(["the cat sat on the mat"], min_count=1, rng=0, progress=False)
+    with raises_for(TypeError, "sentences"):
+        fit("the cat sat on the mat", min_count=1, rng=0, progress=False)
+
+
+@pytest.mark.parametrize("train", ["word2vec", "glove"])
+def test_nothing_to_train_on_is_an_error(train):
+    fit = {"word2vec": word2vec.train_word2vec, "glove": glove.train_glove}[train]
+    with raises_for(ValueError, "sentences"):  # one-word sentences: no pair, no co-occurrence
+        fit([["a"], ["b"], ["a"]], min_count=1, rng=0, progress=False)
+
+
+def test_float_word_ids_are_refused_not_truncated():
+    with raises_for(TypeError, "sentences_ids[0]", "float64"):
+        glove.cooccurrence([np.array([0.0, 1.7, 2.2])], 3)
+    with raises_for(TypeError, "sentences_ids[1]"):
+        word2vec.skipgram_pairs([[0, 1], [1.5, 2.0]], 2)
+
+
+def test_nan_counts_are_refused():
+    with raises_for(ValueError, "x", "nan"):
+        glove.glove_weight(np.array([1.0, np.nan]))
+    with raises_for(ValueError, "x"):
+        glove.glove_weight(np.array([-1.0]))
+    with raises_for(ValueError, "counts", "nan"):
+        word2vec.noise_distribution(np.array([3.0, np.nan, 1.0]))
+    with raises_for(TypeError, "power"):
+        word2vec.noise_distribution(np.array([3.0, 1.0]), power="0.75")
+
+
+def test_word2vec_needs_a_float_dtype():
+    with raises_for(TypeError, "dtype"):
+        word2vec.train_word2vec([["a", "b", "a"]], min_count=1, rng=0, progress=False, dtype=int)
+
+
+# ── 3, 10, 11. the character language model ───────────────────────────────────────────────────────────────────────────
+def test_a_too_short_validation_part_is_refused_before_training():
+    text = "abcdefgh" * 60  # 480 characters: 50 streams of 8 train, but the last 10 % (48) is fewer than m + 1 = 51
+    with raises_for(ValueError, "valid_fraction", "51"):
+        charlm.train_char_lm(text, cell="rnn", n_a=4, m=50, T=4, steps=1, rng=0, progress=False)
+    with raises_for(ValueError, "ids"):
+        charlm.evaluate("rnn", rnn.init_rnn_params(2, 3, 2, RNG), np.array([0, 1]), 2, m=4)
+
+
+def test_sampling_blames_the_prime_and_checks_the_length():
+    params = rnn.init_rnn_params(2, 3, 2, RNG)
+    with raises_for(ValueError, "prime"):  # the default prime "\n" is not a character of this model
+        charlm.sample("rnn", params, list("ab"), 5, RNG)
+    with raises_for(ValueError, "length"):
+        charlm.sample("rnn", params, list("ab"), -1, RNG, prime="a")
+    assert charlm.sample("rnn", params, list("ab"), 0, RNG, prime="a") == ""
