@@ -3,6 +3,7 @@ result, an obscure NumPy or Python error, or an error blaming the wrong argument
 argument named and the values shown, never the wording."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from smln import batches, charlm, glove, gru, lstm, rnn, word2vec
+from smln import batches, charlm, glove, gru, logistic, lstm, rnn, word2vec
+from smln.validation import ConvergenceWarning
 from tests.errors import raises_for
 
 RNG = np.random.default_rng(0)
@@ -186,3 +188,41 @@ def test_sampling_blames_the_prime_and_checks_the_length():
     with raises_for(ValueError, "length"):
         charlm.sample("rnn", params, list("ab"), -1, RNG, prime="a")
     assert charlm.sample("rnn", params, list("ab"), 0, RNG, prime="a") == ""
+
+
+# ── 7–9. logistic regression ──────────────────────────────────────────────────────────────────────────────────────────
+@pytest.fixture(scope="module")
+def cancer():
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    return X.T, y[None, :]  # smln's shapes: one example per column
+
+
+def test_transposed_features_blame_X_and_say_why(cancer):
+    X, Y = cancer
+    model = logistic.LogisticRegression(max_epochs=1).fit((X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True), Y)
+    with raises_for(ValueError, "X", "(30, *)", "(569, 30)", "(n_x, m)"):
+        model.predict(X.T)
+    with raises_for(ValueError, "X", "(*, 569)", "(n_x, m)"):
+        logistic.LogisticRegression(max_epochs=1).fit(X.T, Y)
+
+
+def test_not_converging_is_reported(cancer):
+    X, Y = cancer
+    with pytest.warns(ConvergenceWarning, match="标准化"):  # raw features: the loss stalls far from the optimum
+        logistic.LogisticRegression().fit(X, Y, rng=0)
+    with raises_for(ValueError, "X", "2e+200"):  # the squared gradient would overflow: the weights could not move
+        logistic.LogisticRegression(max_epochs=3).fit(np.array([[1e200, -1e200, 2e200, -2e200]]), np.array([[1, 0, 1, 0]]))
+    standardised = (X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        logistic.LogisticRegression().fit(standardised, Y, rng=0)
+
+
+@pytest.mark.parametrize("W, b, argument", [
+    (np.array([[np.nan], [0.0]]), 0.0, "W"), (np.zeros((2, 1)), np.nan, "b"), (np.zeros((2, 1)), "1", "b"),
+])
+def test_parameters_must_be_finite_numbers(W, b, argument):
+    error = TypeError if isinstance(b, str) else ValueError
+    with raises_for(error, argument):
+        logistic.loss_and_gradients(W, b, np.ones((2, 3)), np.array([[0, 1, 1]]))

@@ -178,7 +178,7 @@ def test_defaults_and_training_record():
 @pytest.mark.parametrize(("call", "error", "match"), [
     (lambda: logistic.LogisticRegression().fit(np.ones((2, 3)), np.array([[0, 1, 2]])), ValueError,
      r"Y: 标签应为 0 或 1,得到 \[2\]"),
-    (lambda: logistic.LogisticRegression().fit(np.ones((2, 3)), np.array([[0, 1]])), ValueError,
+    (lambda: logistic.LogisticRegression().fit(np.ones((4, 3)), np.array([[0, 1]])), ValueError,
      r"Y: 形状应为 \(1, 3\)"),
     (lambda: logistic.LogisticRegression().fit(np.ones((2, 3)), np.array([0, 1, 1])), ValueError, r"Y: 形状应为"),
     (lambda: logistic.LogisticRegression().fit(np.array([[1.0, np.nan, 0]]), np.array([[0, 1, 1]])), ValueError,
@@ -195,7 +195,7 @@ def test_defaults_and_training_record():
     (lambda: logistic.LogisticRegression(n_iter_no_change=0).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), ValueError,
      "n_iter_no_change: 需要正整数"),
     (lambda: logistic.LogisticRegression().predict(np.ones((2, 3))), ValueError, "还没有训练"),
-    (lambda: logistic.predict_proba(np.ones((3, 1)), 0.0, np.ones((2, 4))), ValueError, r"W: 形状应为 \(2, 1\)"),
+    (lambda: logistic.predict_proba(np.ones((3, 1)), 0.0, np.ones((2, 4))), ValueError, r"X: 形状应为 \(3, \*\)"),
     (lambda: logistic.predict_proba(np.ones((2, 1)), np.zeros(2), np.ones((2, 4))), ValueError, "b: 应是实数"),
     (lambda: logistic.loss_and_gradients(np.ones((2, 1)), 0.0, np.ones((2, 4)), np.ones((1, 4)), lambd=-0.1),
      ValueError, "lambd"),
@@ -207,7 +207,7 @@ def test_bad_input_is_a_clear_error(call, error, match):
 
 def test_a_fitted_model_checks_the_features_it_is_given():
     model = logistic.LogisticRegression(max_epochs=1).fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]))
-    with raises_for(ValueError, 'W', '(3, 1)'):
+    with raises_for(ValueError, 'X', '(2, *)', '(3, 4)'):  # the fitted W defines n_x: X is wrong
         model.predict(np.ones((3, 4)))
     with raises_for(ValueError, 'Y', '(1, 4)'):
         model.score(np.ones((2, 4)), np.array([[0, 1]]))
