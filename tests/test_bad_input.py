@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from smln import batches, charlm, glove, gru, logistic, lstm, rnn, word2vec
+from smln import batches, beam, bleu, charlm, glove, gru, logistic, lstm, optim, rnn, word2vec
 from smln.validation import ConvergenceWarning
 from tests.errors import raises_for
 
@@ -226,3 +226,27 @@ def test_parameters_must_be_finite_numbers(W, b, argument):
     error = TypeError if isinstance(b, str) else ValueError
     with raises_for(error, argument):
         logistic.loss_and_gradients(W, b, np.ones((2, 3)), np.array([[0, 1, 1]]))
+
+
+# ── 9, 11, 12. numbers that are strings, generators, decoders that return the wrong thing ────────────────────────────
+@pytest.mark.parametrize("call, error, argument", [
+    (lambda: optim.Adam(beta1="0.9"), TypeError, "beta1"),
+    (lambda: optim.Momentum(0.1, beta="0.9"), TypeError, "beta"),
+    (lambda: bleu.corpus_bleu((c for c in [["a"]]), [[["a"]]]), TypeError, "candidates"),
+    (lambda: bleu.corpus_bleu([["a"]], iter([[["a"]]])), TypeError, "references"),
+    (lambda: beam.normalized_score(float("nan"), 3), ValueError, "log_prob"),
+    (lambda: beam.normalized_score(0.5, 3), ValueError, "log_prob"),
+    (lambda: beam.normalized_score("-3", 3), TypeError, "log_prob"),
+    (lambda: beam.beam_search(lambda s, t: (["a", "b"], s), None, 0, 1, 2, 3), TypeError, "step_fn"),
+    (lambda: beam.beam_search(lambda s, t: (np.array([-1 + 1j, -2j]), s), None, 0, 1, 2, 3), TypeError, "step_fn"),
+])
+def test_numbers_must_be_numbers(call, error, argument):
+    with raises_for(error, argument):
+        call()
+
+
+def test_a_numpy_integer_is_a_length():
+    assert bleu.brevity_penalty(np.int64(3), 5) == pytest.approx(math.exp(1 - 5 / 3))
+    assert bleu.brevity_penalty(3, np.int64(5)) == pytest.approx(math.exp(1 - 5 / 3))
+    with raises_for(TypeError, "c"):
+        bleu.brevity_penalty(3.0, 5)

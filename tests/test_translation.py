@@ -306,7 +306,7 @@ def _constant(V):
     (lambda: beam.beam_search(_constant(3), None, 0, 2, True, 3), TypeError, "beam_width: 需要正整数"),
     (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 0), ValueError, "max_len: 需要正整数"),
     (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 3, alpha=-0.1), ValueError, "alpha: 长度归一化的指数"),
-    (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 3, alpha="0.7"), ValueError, "alpha: 长度归一化的指数"),
+    (lambda: beam.beam_search(_constant(3), None, 0, 2, 2, 3, alpha="0.7"), TypeError, "alpha: 长度归一化的指数"),
     (lambda: beam.beam_search(_constant(3), None, 0, 3, 2, 3), ValueError, "eos: 应是 0 … 2 之间的词号"),
     (lambda: beam.beam_search(lambda s, t: (np.zeros((1, 3)), s), None, 0, 2, 2, 3), ValueError,
      r"log_probs 形状应为 \(V,\)"),
