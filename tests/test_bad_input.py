@@ -11,7 +11,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from smln import batches, beam, bleu, charlm, glove, gru, logistic, lstm, optim, rnn, word2vec
+from smln import (
+    batches,
+    beam,
+    bleu,
+    charlm,
+    deep_rnn,
+    elmo,
+    glove,
+    gru,
+    init,
+    logistic,
+    lstm,
+    optim,
+    rnn,
+    seq2seq,
+    tuning,
+    word2vec,
+)
 from smln.validation import ConvergenceWarning
 from tests.errors import raises_for
 
@@ -250,3 +267,56 @@ def test_a_numpy_integer_is_a_length():
     assert bleu.brevity_penalty(3, np.int64(5)) == pytest.approx(math.exp(1 - 5 / 3))
     with raises_for(TypeError, "c"):
         bleu.brevity_penalty(3.0, 5)
+
+
+# ── 7, 11, 13. obscure errors and silent failures elsewhere ───────────────────────────────────────────────────────────
+@pytest.mark.parametrize("call, error, argument, shows", [
+    (lambda: tuning.sample_uniform_int(0, 2**70, 2, RNG), ValueError, "high", ("int64",)),
+    (lambda: tuning.sample_uniform_int(0, 3, -1, RNG), ValueError, "size", ()),
+    (lambda: tuning.sample_log_uniform(1e-3, 1, 2.5, RNG), TypeError, "size", ()),
+    (lambda: tuning.sample_one_minus_log(0.9, 0.999, (2, -1), RNG), ValueError, "size", ()),
+    (lambda: tuning.sample_log_uniform("1e-3", 1, 2, RNG), TypeError, "low", ()),
+    (lambda: init.initialize_parameters(5, "he", RNG), TypeError, "layer_dims", ("[4]",)),
+    (lambda: init.initialize_parameters([3, 2], ["he"], RNG), ValueError, "method", ("'he'",)),
+    (lambda: deep_rnn.init_deep_rnn_params(2, 4, 3, RNG), TypeError, "n_a", ("[4]",)),
+    (lambda: deep_rnn.init_deep_rnn_params(2, [4], 3, RNG, cell="lstm", simplified=True), TypeError, "simplified", ()),
+    (lambda: elmo.char_table(["ab"], chars=list("ab")), TypeError, "chars", ()),
+    (lambda: elmo.char_table("ab", chars={"a": 4}), TypeError, "words", ()),
+    (lambda: rnn.cross_entropy(np.zeros((2, 1, 1)), np.array([[[-1.0]], [[2.0]]])), ValueError, "Y", ("(0, 0)",)),
+    (lambda: rnn.cross_entropy(np.zeros((2, 1, 1)), np.array([[[1.0]], [[1.0]]])), ValueError, "Y", ()),
+])
+def test_clear_errors_instead_of_obscure_ones(call, error, argument, shows):
+    with raises_for(error, argument, *shows):
+        call()
+
+
+def test_a_gru_stack_accepts_reset_after_like_a_single_layer():
+    params = deep_rnn.init_deep_rnn_params(2, [3, 3], 4, np.random.default_rng(0), cell="gru", reset_after=True)
+    assert params.keys() == deep_rnn.init_deep_rnn_params(2, [3, 3], 4, np.random.default_rng(0), cell="gru").keys()
+
+
+def test_cross_entropy_takes_soft_and_masked_targets():
+    Z = RNG.standard_normal((3, 2, 2))
+    Y = np.zeros((3, 2, 2))
+    Y[:, 0, 0] = 1 / 3  # a distribution
+    Y[1, 1, 0] = 1  # one-hot; (0, 1) and (1, 1) are padding
+    L, _ = rnn.cross_entropy(Z, Y)
+    log_p = Z - np.log(np.exp(Z).sum(axis=0))
+    assert L == pytest.approx(-(log_p[:, 0, 0].mean() + log_p[1, 1, 0]) / 2)
+
+
+def test_the_translator_says_it_translates_one_sentence():
+    model = seq2seq.Translator(n_a=2, n_s=2, n_e=2, m=1, max_steps=1).fit(["ab"], ["1"], rng=0, progress=False)
+    for method in (model.translate, model.step_function):
+        with raises_for(TypeError, "source", "translate(s) for s in sources"):
+            method(["3 May 1979"])
+
+
+def _fails(config, rng):
+    raise RuntimeError("diverged")
+
+
+def test_a_random_search_where_every_trial_failed_is_an_error():
+    space = {"alpha": (tuning.sample_log_uniform, 1e-3, 1.0)}
+    with raises_for(ValueError, "objective", "3", "diverged"):
+        tuning.random_search(_fails, space, 3, 0)

@@ -141,7 +141,7 @@ def test_the_defaults_reach_scikit_learns_accuracy_within_a_point():
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
         mean, std = X_train.mean(axis=0), X_train.std(axis=0)
         X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
-        ours = logistic.LogisticRegression().fit(X_train.T, y_train[None])
+        ours = logistic.LogisticRegression().fit(X_train.T, y_train[None], rng=0)
         theirs = Sklearn().fit(X_train, y_train)
         assert abs(ours.score(X_test.T, y_test[None]) - theirs.score(X_test, y_test)) <= 0.01
         assert ours.n_iter_ < 200 and len(ours.loss_curve_) == ours.n_iter_  # early stopping, not the epoch limit
