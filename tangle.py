@@ -662,6 +662,10 @@ def cmd_tangle(root: Path, force: bool) -> int:
     changed = len(p.write) + len(p.remove)
     print(f"tangle.py: {len(p.outputs)} 个模块,写入 {len(p.write)} 个,删除 {len(p.remove)} 个"
           + ("。" if changed else "(全部已是最新)。"))
+    for target in p.write:
+        print(f"  写入 {target}")
+    for target in p.remove:
+        print(f"  删除 {target}")
     return 0
 
 
