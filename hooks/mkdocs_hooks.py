@@ -17,10 +17,12 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
+# the checkout being built (smln, smln_site, litnotes) comes first, not whichever copy pip installed: the tests build
+# copies of the repository, and a site is always built from the code beside its notes
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from smln_site import pages  # noqa: E402  (the repository root is on sys.path only now)
+from smln_site import pages  # noqa: E402
 
 
 def on_pre_build(config) -> None:

@@ -145,7 +145,7 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     return found
 
 
-COPIED = (("smln", "smln_site", "hooks", "tests", "notes", "original", "scripts", "benchmarks"),
+COPIED = (("smln", "smln_site", "litnotes", "hooks", "tests", "notes", "original", "scripts", "benchmarks"),
           ("tangle.py", "fidelity.py", "pyproject.toml", "mkdocs.yml"))
 
 

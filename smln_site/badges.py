@@ -18,7 +18,6 @@ notes all sit at the top of ``notes/``, so these paths are right from every note
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as etree
 from pathlib import Path
 
@@ -27,10 +26,10 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from litnotes.markup import ERRATUM_HEAD_RE
 from smln_site.index import build_index
 
 MARKER = r"\[\]\(\)\{#(?P<id>[a-z][a-z0-9-]*)\}"
-ERRATUM_RE = re.compile(r'^(?P<indent>[ \t]*)!!! bug "勘误 (?P<id>E\d+)[::]')
 BLOCK_CLASS = "formula-ref formula-ref-block"
 
 
@@ -117,7 +116,7 @@ class ErrataAnchors(Preprocessor):
     def run(self, lines):
         out = []
         for line in lines:
-            m = ERRATUM_RE.match(line)
+            m = ERRATUM_HEAD_RE.match(line)
             if m:
                 out += [f'{m.group("indent")}<a id="errata-{m.group("id").lower()}"></a>', ""]
             out.append(line)

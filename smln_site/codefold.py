@@ -21,8 +21,8 @@ import re
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
-FENCE_RE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-TITLE_RE = re.compile(r"""(?:^|[\s{])title=(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
+from litnotes.markup import fence_closer, fence_title, open_fence
+
 DOC_LINK_RE = re.compile(r"\[(?P<id>[a-z][a-z0-9-]*)\]\((?:\.\./)*[\w./-]*\.md#(?P=id)\)")
 MAX_FORMULAS = 8
 
@@ -58,14 +58,13 @@ class FoldTangledBlocks(Preprocessor):
     def run(self, lines):
         out, i = [], 0
         while i < len(lines):
-            m = FENCE_RE.match(lines[i])
-            title = TITLE_RE.search(m.group("info")) if m and "`" not in m.group("info") else None
-            target = (title.group("dq") or title.group("sq")) if title else None
-            if not m:
+            m = open_fence(lines[i])
+            if not m or m.group("indent"):  # only top-level blocks fold (a block inside an admonition stays as it is)
                 out.append(lines[i])
                 i += 1
                 continue
-            close = re.compile("^" + re.escape(m.group("fence")[0]) + "{" + str(len(m.group("fence"))) + r",}\s*$")
+            target = fence_title(m.group("info"))  # the same reading as tangle.py's, bare title= included
+            close = fence_closer(m.group("fence"))
             j = i + 1
             while j < len(lines) and not close.match(lines[j]):
                 j += 1

@@ -6,19 +6,11 @@ from __future__ import annotations
 import ast
 import functools
 import re
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def _tangle(root: Path):
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    import tangle
-
-    return tangle
-
+from litnotes import tangle
 
 ERRATA_TEST_RE = re.compile(r"`(?P<file>tests/[\w/]+\.py)::(?P<test>\w+)`")
 DOC_LINK_RE = re.compile(r"\]\((?:\.\./)*[\w./-]*\.md#(?P<id>[a-z][a-z0-9-]*)\)")
@@ -113,7 +105,6 @@ def build_index(root: Path) -> Index:
 
 @functools.lru_cache(maxsize=4)
 def _cached(root: Path, _stamp: tuple) -> Index:
-    tangle = _tangle(root)
     notes, errors = tangle.read_notes(root)
     if errors:
         raise ValueError("笔记有错误:\n" + "\n".join(map(str, errors)))

@@ -14,18 +14,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from smln_site.index import _tangle, build_index
+from litnotes import fidelity, tangle
+from litnotes.markup import HEADING_RE
+from smln_site.index import build_index
 
 KIND_NAMES = {"display": "行间公式", "inline": "行内公式", "code": "伪代码", "table": "数值表", "example": "数值例子"}
 PAGES = {"formulas.md": "formulas_page", "original.md": "original_page", "performance.md": "performance_page"}
 RESULTS = "benchmarks/results.json"
-
-
-def _fidelity(root: Path):
-    _tangle(root)  # puts the repository root on sys.path
-    import fidelity
-
-    return fidelity
 
 
 def formulas_page(root: Path) -> str:
@@ -73,7 +68,7 @@ def _heading_above(root: Path, note: str, line: int) -> str | None:
 
     lines = (root / note).read_text(encoding="utf-8").splitlines()[:line]
     for text in reversed(lines):
-        h = _tangle(root).HEADING_RE.match(text)
+        h = HEADING_RE.match(text)
         if h and h.group("text") and len(h.group("hashes")) > 1:
             return slugify(case="lower")(h.group("text").strip(), "-")
     return None
@@ -81,7 +76,6 @@ def _heading_above(root: Path, note: str, line: int) -> str | None:
 
 def original_page(root: Path) -> str:
     """原文对照: the original, section by section, against the notes (the comparison tests/test_fidelity.py makes)."""
-    fidelity = _fidelity(root)
     sections, problems = fidelity.compare(root)
     if problems:
         raise ValueError("原文块的标记有错误:\n" + "\n".join(problems))
@@ -232,7 +226,6 @@ def generated(root: Path) -> dict[str, str]:
 
 def tangle_quietly(root: Path) -> tuple[int, str]:
     """Run tangle.py on the repository as a build step does: its exit code and what it reported on stderr."""
-    tangle = _tangle(root)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = tangle.main([], root=root)
@@ -241,7 +234,6 @@ def tangle_quietly(root: Path) -> tuple[int, str]:
 
 def prebuild(root: Path) -> int:
     """Tangle the notes (as the MkDocs hook does before each build), then write the generated pages into notes/."""
-    tangle = _tangle(root)
     code, err = tangle_quietly(root)
     if code != 0:
         sys.stderr.write(err)

@@ -28,7 +28,7 @@ def numpy_floating_point_errors_raise():
 
 def pytest_terminal_summary(terminalreporter):
     """Say, at the end of every run, how much of the original is still to be written (tests/test_fidelity.py)."""
-    import fidelity
+    from litnotes import fidelity
 
     pending = [s.title for s in fidelity.read_original() if s.pending]
     if pending:
@@ -38,7 +38,7 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionstart(session):
     """Fail at once, in one line, when smln/ is not what the notes produce: tests of stale code prove nothing.
     (scripts/mutate.py runs the tests on deliberately changed code in a copy, and says so with SMLN_MUTANT=1.)"""
-    import tangle
+    from litnotes import tangle
 
     if os.environ.get("SMLN_MUTANT"):
         return

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
-import tangle
+from litnotes import tangle
+from litnotes.markup import INLINE_MATH_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 ERRATA_PAGE = "notes/errata.md"
-INLINE_MATH_RE = re.compile(r"\$(?P<tex>[^$]+)\$")
 
 
 def _notes() -> list[tangle.Note]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import sympy
 from sympy.parsing.latex import parse_latex
 
-import tangle
+from litnotes import tangle
 
 ROOT = Path(__file__).resolve().parent.parent
 

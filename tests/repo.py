@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = ("notes", "smln", "smln_site", "hooks", "tests", "original")
+FOLDERS = ("notes", "smln", "smln_site", "litnotes", "hooks", "tests", "original")
 FILES = ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml", "benchmarks/results.json")
 
 

@@ -7,7 +7,7 @@ import doctest
 
 import pytest
 
-import tangle
+from litnotes import tangle
 from tests.oracle import ROOT
 
 NOTES = [p for p in tangle.note_paths(ROOT) if any(f.lang == "pycon" for f in tangle.read_note(p, ROOT).fences)]

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import fidelity
-import tangle
+from litnotes import fidelity, tangle
 from tests.errata import ROOT, remarks
 from tests.repo import copy_repo
 

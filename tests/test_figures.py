@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-import tangle
+from litnotes import tangle
 from tests.oracle import ROOT
 
 pytest.importorskip("matplotlib", reason="figures need the plot extra: pip install -e '.[plot]'")

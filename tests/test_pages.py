@@ -22,7 +22,7 @@ def test_performance_page_lists_every_measured_row():
 
 
 def test_generated_pages_are_marked_so_tangle_skips_them(tmp_path):
-    import tangle
+    from litnotes import tangle
     from tests.repo import copy_repo
 
     repo = copy_repo(tmp_path)

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-import tangle
+from litnotes import tangle
 from tests.oracle import ROOT
 from tests.repo import copy_repo
 
@@ -298,7 +298,7 @@ def test_table_of_contents_lists_every_section(server, visit, chapter):
 
 
 def test_original_text_is_marked_and_compared(server, visit):
-    import fidelity
+    from litnotes import fidelity
 
     page = visit.open(f"{server}/02b-optimizers/")
     blocks = page.locator("article .original")

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tangle
+from litnotes import tangle
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = "```"
@@ -399,13 +399,15 @@ def test_formula_kinds(repo):
 
 
 def test_cli_runs_from_a_copy_without_dependencies(tmp_path):
-    """tangle.py is one standard-library file: a copy beside notes/ works with ``python -I`` (no site-packages)."""
+    """tangle.py and litnotes/ are standard library only: a copy beside notes/ works with no site-packages (``-S``),
+    no user site (``-s``) and no PYTHON* variables (``-E``)."""
     make_repo(tmp_path, {"a.md": block("smln/m.py", "x = 1")})
     shutil.copy(ROOT / "tangle.py", tmp_path / "tangle.py")
-    done = subprocess.run([sys.executable, "-I", "-S", "tangle.py"], cwd=tmp_path, capture_output=True, text=True)
+    shutil.copytree(ROOT / "litnotes", tmp_path / "litnotes", ignore=shutil.ignore_patterns("__pycache__"))
+    bare = [sys.executable, "-E", "-s", "-S"]
+    done = subprocess.run([*bare, "tangle.py"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([sys.executable, "-I", "-S", "tangle.py", "--check"], cwd=tmp_path, capture_output=True,
-                          text=True)
+    done = subprocess.run([*bare, "tangle.py", "--check"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
