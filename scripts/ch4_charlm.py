@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from smln import charlm  # noqa: E402
+from smln.cells import get_cell  # noqa: E402
 
 SEED = 2024
 OUT = ROOT / "notes" / "assets" / "data" / "ch4-charlm.json"
@@ -59,11 +60,11 @@ def run(name: str, steps: int, corpus: str) -> dict:
     start = time.perf_counter()
     result = charlm.train_char_lm(corpus, cell, steps=steps, rng=rng_for(name, "init"), **CONFIG, **options)
     seconds = time.perf_counter() - start
-    forward_options = {k: v for k, v in options.items() if k != "forget_bias"}
+    unit = get_cell(cell)
+    init_options, forward_options = unit.split_options(options)
     chars, params = result["chars"], result["params"]
     probe = corpus[-(PROBE_LENGTH + 1):]  # the end of the validation text
-    init_params = charlm.MODELS[cell][0](len(chars), CONFIG["n_a"], len(chars), rng_for(name, "init"),
-                                         **{k: v for k, v in options.items() if k != "reset_after"})
+    init_params = unit.init(len(chars), CONFIG["n_a"], len(chars), rng_for(name, "init"), **init_options)
     return {
         "cell": cell, "options": options, "steps": steps, "seconds": round(seconds, 1),
         "train_loss": result["train_loss"], "valid_loss": result["valid_loss"],
