@@ -79,3 +79,14 @@ def test_stale_message_shown_is_the_one_printed():
     assert shown == ["smln/ 与笔记不一致(smln/activations.py):先运行 python tangle.py"]
     conftest = (ROOT / "tests/conftest.py").read_text(encoding="utf-8")
     assert 'f"smln/ 与笔记不一致({\', \'.join(stale)}):先运行 python tangle.py"' in conftest
+
+
+@pytest.mark.parametrize("example", blocks("pycon"))
+def test_python_examples_run_as_shown(example):
+    """The README's ``pycon`` examples are doctests: their results, and the type of any error they show."""
+    import doctest
+
+    test = doctest.DocTestParser().get_doctest(example, {}, "README.md", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.IGNORE_EXCEPTION_DETAIL | doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
