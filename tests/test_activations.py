@@ -210,8 +210,8 @@ def test_non_numeric_input_is_a_type_error(f, bad):
 def test_maxout_pieces_must_divide_the_rows():
     with raises_for(ValueError, 'pieces'):
         act.maxout(np.zeros((4, 2)), 3)
-    for bad in (0, -1, 1.5, True):
-        with raises_for(ValueError, 'pieces'):
+    for bad, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with raises_for(error, 'pieces'):
             act.maxout(np.zeros((4, 2)), bad)
 
 

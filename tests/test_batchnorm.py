@@ -295,9 +295,10 @@ def test_batchnorm_defaults_are_the_note_s():
     np.testing.assert_allclose(BatchNorm(1).forward(Z, training=False), Z / np.sqrt(1 + eps), rtol=1e-13)
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "4"])
-def test_batchnorm_layer_size_must_be_a_positive_int(bad):
-    with raises_for(ValueError, 'n'):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError),
+                                        ("4", TypeError)])
+def test_batchnorm_layer_size_must_be_a_positive_int(bad, error):
+    with raises_for(error, 'n'):
         BatchNorm(bad)
 
 

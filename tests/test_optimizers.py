@@ -565,8 +565,8 @@ def test_schedule_argument_bounds():
             schedules.staircase_decay(1.0, 5, drop=bad)
     with raises_for(ValueError, 'drop'):
         schedules.staircase_decay(1.0, 5, drop=0)
-    for bad in (True, 0, 2.5):
-        with raises_for(ValueError, 'every'):
+    for bad, error in ((True, TypeError), (0, ValueError), (2.5, TypeError)):
+        with raises_for(error, 'every'):
             schedules.staircase_decay(1.0, 5, every=bad)
     assert schedules.staircase_decay(1.0, 3, every=1) == 0.25
 
