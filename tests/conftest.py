@@ -19,15 +19,6 @@ settings.register_profile("mutation", derandomize=True, max_examples=30, deadlin
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config):
-    """Workers by default: ``-n auto --dist loadgroup`` when pytest-xdist is loaded and no ``-n`` was given. Kept out
-    of ``addopts`` so that ``pytest -p no:xdist`` (one process, e.g. for a debugger) still parses its options."""
-    worker = hasattr(config, "workerinput") or "PYTEST_XDIST_WORKER" in os.environ  # a worker starts no workers
-    if config.pluginmanager.hasplugin("xdist") and config.option.numprocesses is None and not worker:
-        config.option.numprocesses, config.option.dist = "auto", "loadgroup"
-
-
 @pytest.fixture(autouse=True)
 def numpy_floating_point_errors_raise():
     """Overflow, division by zero and invalid operations raise FloatingPointError (underflow to 0 is fine)."""
