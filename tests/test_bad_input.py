@@ -15,6 +15,7 @@ from smln import (
     batches,
     beam,
     bleu,
+    cells,
     charlm,
     deep_rnn,
     elmo,
@@ -320,3 +321,26 @@ def test_a_random_search_where_every_trial_failed_is_an_error():
     space = {"alpha": (tuning.sample_log_uniform, 1e-3, 1.0)}
     with raises_for(ValueError, "objective", "3", "diverged"):
         tuning.random_search(_fails, space, 3, 0)
+
+
+# ── the recurrent registry ───────────────────────────────────────────────────────────────────────────────────────────
+def test_a_cell_is_frozen_and_knows_its_keys():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cells.get_cell("rnn").name = "gru"
+    assert cells.get_cell("gru").keys(simplified=True, reset_after=True) == gru.gru_keys(True)
+    assert cells.get_cell("lstm").keys() == lstm.LSTM_KEYS
+    with raises_for(ValueError, "cell", "'lstm'"):
+        cells.get_cell("LSTM")
+
+
+@pytest.mark.parametrize("cell, states", [("lstm", (None,)), ("rnn", (None, None)), ("gru", np.zeros((3, 5)))])
+def test_a_cell_takes_one_initial_state_per_name(cell, states):
+    unit = cells.get_cell(cell)
+    params = unit.init(2, 3, 4, RNG)
+    X = RNG.standard_normal((2, 5, 3))
+    with raises_for(ValueError, "states"):
+        unit.run(X, states, params)
+    with raises_for(ValueError, "states"):
+        unit.run_layer(X, states, {k: params[k] for k in unit.keys()})
