@@ -280,6 +280,8 @@ def test_a_numpy_integer_is_a_length():
     (lambda: init.initialize_parameters(5, "he", RNG), TypeError, "layer_dims", ("[4]",)),
     (lambda: init.initialize_parameters([3, 2], ["he"], RNG), ValueError, "method", ("'he'",)),
     (lambda: deep_rnn.init_deep_rnn_params(2, 4, 3, RNG), TypeError, "n_a", ("[4]",)),
+    (lambda: deep_rnn.init_deep_rnn_params(2, None, 3, RNG), TypeError, "n_a", ()),
+    (lambda: init.initialize_parameters("32", "he", RNG), TypeError, "layer_dims", ()),
     (lambda: deep_rnn.init_deep_rnn_params(2, [4], 3, RNG, cell="lstm", simplified=True), TypeError, "simplified", ()),
     (lambda: elmo.char_table(["ab"], chars=list("ab")), TypeError, "chars", ()),
     (lambda: elmo.char_table("ab", chars={"a": 4}), TypeError, "words", ()),
