@@ -28,6 +28,7 @@ from smln import (
     rnn,
     seq2seq,
     tuning,
+    validation,
     word2vec,
 )
 from smln.validation import ConvergenceWarning
@@ -346,3 +347,25 @@ def test_a_cell_takes_one_initial_state_per_name(cell, states):
         unit.run(X, states, params)
     with raises_for(ValueError, "states"):
         unit.run_layer(X, states, {k: params[k] for k in unit.keys()})
+
+
+# ── the validation module's own defaults and the values its messages show (found by mutation) ────────────────────────
+def test_scalar_errors_show_the_bounds_they_checked():
+    with raises_for(ValueError, "rho", "0 ≤ rho < 1", "1.0"):
+        validation.check_scalar(1.0, "rho", low=0, high=1, include_high=False)
+    with raises_for(ValueError, "x", "0 < x") as info:
+        validation.check_scalar(-1.0, "x", low=0, include_low=False)
+    assert "None" not in str(info.value)
+    with raises_for(ValueError, "x", "x ≤ 0") as info:
+        validation.check_scalar(2, "x", high=0)
+    assert "None" not in str(info.value)
+    with raises_for(ValueError, "x", "nan"):
+        validation.check_scalar(float("nan"), "x")
+    assert validation.check_scalar(np.int64(3), "x", low=3, high=3) == 3.0
+
+
+def test_an_empty_list_of_words_is_refused_unless_allowed():
+    with raises_for(ValueError, "tokens"):
+        validation.check_tokens([], "tokens")
+    assert validation.check_tokens((), "tokens", allow_empty=True) == []
+    assert validation.check_tokens(iter(["a", "b"]), "tokens") == ["a", "b"]
