@@ -369,3 +369,13 @@ def test_an_empty_list_of_words_is_refused_unless_allowed():
         validation.check_tokens([], "tokens")
     assert validation.check_tokens((), "tokens", allow_empty=True) == []
     assert validation.check_tokens(iter(["a", "b"]), "tokens") == ["a", "b"]
+
+
+def test_array_and_id_checks_show_what_was_wrong():
+    with raises_for(ValueError, "X", "(3,)"):
+        validation.check_array(np.zeros(3), "X", ndim=2)
+    with raises_for(ValueError, "ids", "-1"):
+        validation.check_ids([-1, 5], "ids", 3)
+    with raises_for(ValueError, "ids", "5"):
+        validation.check_ids([0, 5], "ids", 3)
+    assert validation.check_corpus([["a"], []]) == [["a"], []]  # an empty sentence is part of a corpus
