@@ -379,3 +379,5 @@ def test_array_and_id_checks_show_what_was_wrong():
     with raises_for(ValueError, "ids", "5"):
         validation.check_ids([0, 5], "ids", 3)
     assert validation.check_corpus([["a"], []]) == [["a"], []]  # an empty sentence is part of a corpus
+    assert tuning.sample_log_uniform(1e-3, 1.0, 0, RNG).shape == (0,)  # size 0 is a valid (empty) sample
+    assert tuning.sample_uniform_int(1, 3, (2, 0), RNG).shape == (2, 0)
