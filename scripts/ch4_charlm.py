@@ -41,7 +41,7 @@ MODELS = {
     "gru": ("gru", {}),
     "gru-reset-after": ("gru", {"reset_after": True}),
 }
-CONFIG = {"n_a": 128, "m": 32, "T": 64, "alpha": 0.003, "max_norm": 5.0, "eval_every": 100}
+CONFIG = {"n_a": 128, "batch_size": 32, "T": 64, "alpha": 0.003, "max_norm": 5.0, "eval_every": 100}
 PROBE_LENGTH = 100  # characters behind the loss whose gradient the figure follows back
 
 
@@ -58,19 +58,20 @@ def rng_for(name: str, purpose: str) -> np.random.Generator:
 def run(name: str, steps: int, corpus: str) -> dict:
     cell, options = MODELS[name]
     start = time.perf_counter()
-    result = charlm.train_char_lm(corpus, cell, steps=steps, rng=rng_for(name, "init"), **CONFIG, **options)
+    model = charlm.CharLM(cell, epochs=100, max_steps=steps, cell_options=options, rng=rng_for(name, "init"),
+                          **CONFIG).fit(corpus)
     seconds = time.perf_counter() - start
     unit = get_cell(cell)
     init_options, forward_options = unit.split_options(options)
-    chars, params = result["chars"], result["params"]
+    chars, params = model.chars_, model.params_
     probe = corpus[-(PROBE_LENGTH + 1):]  # the end of the validation text
     init_params = unit.init(len(chars), CONFIG["n_a"], len(chars), rng_for(name, "init"), **init_options)
     return {
         "cell": cell, "options": options, "steps": steps, "seconds": round(seconds, 1),
-        "train_loss": result["train_loss"], "valid_loss": result["valid_loss"],
-        "unigram_entropy": result["unigram_entropy"],
-        "samples": {str(tau): charlm.sample(cell, params, chars, 400, rng_for(name, f"sample{tau}"), temperature=tau,
-                                            prime="The ", **forward_options) for tau in (0.5, 1.0)},
+        "train_loss": model.history_, "valid_loss": model.valid_history_,
+        "unigram_entropy": model.unigram_entropy_,
+        "samples": {str(tau): model.sample(400, temperature=tau, prime="The ", rng=rng_for(name, f"sample{tau}"))
+                    for tau in (0.5, 1.0)},
         "gradient": {"init": charlm.gradient_through_time(cell, init_params, chars, probe, **forward_options).tolist(),
                      "trained": charlm.gradient_through_time(cell, params, chars, probe, **forward_options).tolist()},
     }

@@ -1,7 +1,10 @@
 """Test hygiene shared by every test: smln/ checked against the notes before anything runs, Hypothesis profiles,
 NumPy floating-point errors as exceptions, and failing formula tests pointed at their note and line."""
 
+import contextlib
+import io
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +20,28 @@ settings.register_profile("mutation", derandomize=True, max_examples=30, deadlin
                           phases=(Phase.explicit, Phase.reuse, Phase.generate),
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@contextlib.contextmanager
+def _on_a_terminal():
+    tty, real = _Terminal(), sys.stderr
+    sys.stderr = tty
+    try:
+        yield tty
+    finally:
+        sys.stderr = real
+
+
+@pytest.fixture
+def terminal():
+    """``with terminal() as out:`` — stderr that says it is a terminal, so a tqdm bar with ``disable=None`` draws into
+    ``out`` (a fixture cannot patch sys.stderr itself: pytest's capture puts its own back when the test starts)."""
+    return _on_a_terminal
 
 
 @pytest.fixture(autouse=True)

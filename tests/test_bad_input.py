@@ -195,7 +195,7 @@ def test_word2vec_needs_a_float_dtype():
 def test_a_too_short_validation_part_is_refused_before_training():
     text = "abcdefgh" * 60  # 480 characters: 50 streams of 8 train, but the last 10 % (48) is fewer than m + 1 = 51
     with raises_for(ValueError, "valid_fraction", "51"):
-        charlm.train_char_lm(text, cell="rnn", n_a=4, m=50, T=4, steps=1, rng=0, progress=False)
+        charlm.CharLM(cell="rnn", n_a=4, batch_size=50, T=4, max_steps=1, rng=0, progress=False).fit(text)
     with raises_for(ValueError, "ids"):
         charlm.evaluate("rnn", rnn.init_rnn_params(2, 3, 2, RNG), np.array([0, 1]), 2, m=4)
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from smln import init, tuning
 from smln.optim import Adam
 from tests import errata
-from tests.errors import raises_as
+from tests.errors import raises_as, raises_for
 from tests.oracle import ROOT, latex, parse
 
 NOTE = "notes/03-parameters.md"
@@ -285,29 +285,21 @@ def test_learning_curves_and_nan_scores():
     assert any(t.config["units"] == 9 for t in trials)
 
 
-def test_search_runs_without_tqdm(monkeypatch, capsys):
-    """n_jobs=1 needs nothing beyond NumPy: without tqdm there is no bar, and the same results."""
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_tqdm(name, *args, **kwargs):
-        if name.startswith("tqdm"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    with_bar = tuning.random_search(quadratic, SPACE, 4, np.random.default_rng(2), progress=True)
-    capsys.readouterr()
-    monkeypatch.setattr(builtins, "__import__", no_tqdm)
-    without = tuning.random_search(quadratic, SPACE, 4, np.random.default_rng(2), progress=True)
-    assert _summary(without) == _summary(with_bar) and capsys.readouterr().err == ""
+def test_progress_follows_the_models_rule(terminal):
+    """One rule for progress bars (smln.base.progress_bar): True shows one on a terminal, False never does."""
+    with terminal() as out:
+        tuning.random_search(quadratic, SPACE, 3, np.random.default_rng(0))
+    assert "随机搜索" in out.getvalue()
+    with terminal() as out:
+        tuning.random_search(quadratic, SPACE, 3, np.random.default_rng(0), progress=False)
+    assert out.getvalue() == ""
+    with raises_for(TypeError, "progress", "None"):
+        tuning.random_search(quadratic, SPACE, 3, np.random.default_rng(0), progress=None)
 
 
 def test_progress_bar_is_quiet_off_a_terminal(capsys):
-    tuning.random_search(quadratic, SPACE, 3, np.random.default_rng(0))
-    assert capsys.readouterr().err == ""
     tuning.random_search(quadratic, SPACE, 3, np.random.default_rng(0), progress=True)
-    assert "随机搜索" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

@@ -670,15 +670,25 @@ TEXT = "abcabcabd " * 60
 
 
 def test_char_lm_learns_a_repeating_text_and_samples_it():
-    result = charlm.train_char_lm(TEXT, "lstm", n_a=16, m=4, T=8, steps=150, alpha=0.02,
-                                  rng=np.random.default_rng(0), eval_every=50, progress=False)
-    assert result["chars"] == [" ", "a", "b", "c", "d"]
-    assert result["train_loss"][-1] < 0.35 < result["train_loss"][0]
-    assert [s for s, _ in result["valid_loss"]] == [50, 100, 150]
-    assert result["unigram_entropy"] == pytest.approx(charlm.unigram_entropy(charlm.encode(TEXT[:540], result["chars"]), 5))
-    text = charlm.sample("lstm", result["params"], result["chars"], 30, np.random.default_rng(1), temperature=0.2,
+    model = charlm.CharLM("lstm", n_a=16, batch_size=4, T=8, epochs=100, max_steps=150, alpha=0.02,
+                          rng=np.random.default_rng(0), eval_every=50, progress=False).fit(TEXT)
+    assert model.chars_ == [" ", "a", "b", "c", "d"]
+    assert model.history_[-1] < 0.35 < model.history_[0]
+    assert [s for s, _ in model.valid_history_] == [50, 100, 150]
+    assert model.unigram_entropy_ == pytest.approx(charlm.unigram_entropy(charlm.encode(TEXT[:540], model.chars_), 5))
+    text = charlm.sample("lstm", model.params_, model.chars_, 30, np.random.default_rng(1), temperature=0.2,
                          prime="abcab")
     assert text.startswith("cabd abcab")
+    assert model.sample(30, temperature=0.2, prime="abcab", rng=np.random.default_rng(1)) == text
+    # score is the mean log-likelihood per character: minus the validation loss the training recorded last
+    assert model.score(TEXT[540:]) == pytest.approx(-model.valid_history_[-1][1], rel=1e-12)
+
+
+def test_char_lm_trains_for_epochs_unless_max_steps_stops_it_first():
+    """One epoch walks every stream once: n // T steps (TEXT: 540 training characters, 4 streams of 134, T = 8)."""
+    model = charlm.CharLM("rnn", n_a=4, batch_size=4, T=8, epochs=2, rng=0, progress=False).fit(TEXT)
+    assert len(model.history_) == 2 * (134 // 8) and model.valid_history_[-1][0] == 2 * (134 // 8)
+    assert len(model.set_params(max_steps=5).fit(TEXT).history_) == 5
 
 
 def test_unigram_entropy_is_the_entropy_of_the_character_frequencies():
@@ -718,17 +728,21 @@ def test_gradient_through_time_equals_the_jacobian_product():
 def test_bad_char_lm_input_is_a_clear_error():
     rng = np.random.default_rng(0)
     with raises_for(ValueError, 'cell'):
-        charlm.train_char_lm(TEXT, "transformer", rng=rng)
-    with raises_for(ValueError, 'steps'):
-        charlm.train_char_lm(TEXT, steps=0, rng=rng)
-    with pytest.raises(ValueError, match="valid_fraction"):
-        charlm.train_char_lm(TEXT, valid_fraction=1.0, rng=rng)
-    with pytest.raises(ValueError, match="训练部分太短"):
-        charlm.train_char_lm("abc" * 10, rng=rng)
+        charlm.CharLM("transformer", rng=rng).fit(TEXT)
+    with raises_for(ValueError, 'max_steps'):
+        charlm.CharLM(max_steps=0, rng=rng).fit(TEXT)
+    with raises_for(ValueError, "valid_fraction"):
+        charlm.CharLM(valid_fraction=1.0, rng=rng).fit(TEXT)
+    with raises_for(ValueError, "text"):
+        charlm.CharLM(rng=rng).fit("abc" * 10)
+    with raises_for(TypeError, "text"):
+        charlm.CharLM(rng=rng).fit(list(TEXT))
     with raises_for(TypeError, "dropout"):
-        charlm.train_char_lm(TEXT, rng=rng, dropout=0.5)
+        charlm.CharLM(rng=rng, cell_options={"dropout": 0.5}).fit(TEXT)
+    with raises_for(TypeError, "cell_options"):
+        charlm.CharLM(rng=rng, cell_options=[("forget_bias", 1.0)]).fit(TEXT)
     with raises_for(TypeError, "rng"):
-        charlm.train_char_lm(TEXT, rng=np.random.RandomState(0))
+        charlm.CharLM(rng=np.random.RandomState(0)).fit(TEXT)
     with pytest.raises(ValueError, match="有字符不在字符表里:'z'"):
         charlm.encode("abz", list("ab"))
     with raises_for(ValueError, 'prime'):
@@ -811,9 +825,10 @@ def test_char_lm_defaults_are_the_notes():
         return {k: v.default for k, v in inspect.signature(fn).parameters.items()
                 if v.default is not inspect.Parameter.empty}
 
-    assert defaults(charlm.train_char_lm) == {"cell": "lstm", "n_a": 128, "m": 32, "T": 64, "steps": 1000,
-                                               "alpha": 0.002, "max_norm": 5.0, "rng": None, "valid_fraction": 0.1,
-                                               "eval_every": 100, "progress": True}
+    assert defaults(charlm.CharLM) == {"cell": "lstm", "n_a": 128, "batch_size": 32, "T": 64, "epochs": 5,
+                                        "max_steps": None, "alpha": 0.002, "max_norm": 5.0, "valid_fraction": 0.1,
+                                        "eval_every": 100, "cell_options": None, "rng": None, "progress": True}
+    assert defaults(charlm.CharLM.sample) == {"temperature": 1.0, "prime": "\n", "rng": None}
     assert defaults(charlm.sample) == {"temperature": 1.0, "prime": "\n"}
     assert defaults(charlm.evaluate) == {"m": 32, "T": 64}  # the training defaults
     # temperature 1 samples from the model's own distribution: the same draws as sampling from softmax(z) directly
@@ -844,17 +859,17 @@ def test_evaluate_is_the_mean_cross_entropy_per_character_with_the_state_carried
 def test_char_lm_training_edges():
     text = "abcabcabcabcabcabcabc"  # 21 characters; valid_fraction 0.5 → 10 for training → one stream of 9 steps
     rng = np.random.default_rng(0)
-    result = charlm.train_char_lm(text, "rnn", n_a=1, m=1, T=9, steps=2, eval_every=1, valid_fraction=0.5, rng=rng,
-                                  progress=False)  # the smallest sizes, and a segment exactly as long as the stream
-    assert len(result["train_loss"]) == 2 and [s for s, _ in result["valid_loss"]] == [1, 2]
-    with pytest.raises(ValueError, match="不够一段 T = 10"):
-        charlm.train_char_lm(text, "rnn", m=1, T=10, valid_fraction=0.5, rng=rng)
+    model = charlm.CharLM("rnn", n_a=1, batch_size=1, T=9, epochs=2, eval_every=1, valid_fraction=0.5, rng=rng,
+                          progress=False).fit(text)  # the smallest sizes, and a segment exactly as long as the stream
+    assert len(model.history_) == 2 and [s for s, _ in model.valid_history_] == [1, 2]
+    with raises_for(ValueError, "text", "10"):
+        charlm.CharLM("rnn", batch_size=1, T=10, valid_fraction=0.5, rng=rng).fit(text)
     for bad in (0.0, 1.0):
-        with pytest.raises(ValueError, match="valid_fraction"):
-            charlm.train_char_lm(text, valid_fraction=bad, rng=rng)
-    lstm_run = charlm.train_char_lm(text, "lstm", n_a=2, m=1, T=3, steps=1, valid_fraction=0.5, forget_bias=1.0,
-                                    rng=np.random.default_rng(0), progress=False)
-    assert (lstm_run["params"]["bf"] != 0).all()  # forget_bias reaches the initialisation, not the forward pass
-    gru_run = charlm.train_char_lm(text, "gru", n_a=2, m=1, T=3, steps=1, valid_fraction=0.5, reset_after=True,
-                                   rng=np.random.default_rng(0), progress=False)
-    assert "Wr" in gru_run["params"]
+        with raises_for(ValueError, "valid_fraction"):
+            charlm.CharLM(valid_fraction=bad, rng=rng).fit(text)
+    lstm_run = charlm.CharLM("lstm", n_a=2, batch_size=1, T=3, max_steps=1, valid_fraction=0.5,
+                             cell_options={"forget_bias": 1.0}, rng=0, progress=False).fit(text)
+    assert (lstm_run.params_["bf"] != 0).all()  # forget_bias reaches the initialisation, not the forward pass
+    gru_run = charlm.CharLM("gru", n_a=2, batch_size=1, T=3, max_steps=1, valid_fraction=0.5,
+                            cell_options={"reset_after": True}, rng=0, progress=False).fit(text)
+    assert "Wr" in gru_run.params_
