@@ -261,8 +261,9 @@ def case_word2vec(quick: bool) -> list[Row]:
     corpus = _corpus()[:600] if quick else _corpus()
     words = sum(map(len, corpus))
     settings = {"dim": 100, "window": 5, "negative": 5, "epochs": 1 if quick else 5, "min_count": 5}
-    model, t_smln, peak_smln = _peak(lambda: word2vec.train_word2vec(corpus, rng=np.random.default_rng(0),
-                                                                     progress=False, **settings))
+    fitted, t_smln, peak_smln = _peak(lambda: word2vec.Word2Vec(rng=np.random.default_rng(0), progress=False,
+                                                                **settings).fit(corpus))
+    model = fitted.vectors_
     label = f"skip-gram + negative sampling, {words:,} words × {settings['epochs']} epochs"
     try:
         from gensim.models import Word2Vec
@@ -329,8 +330,8 @@ def case_glove(quick: bool) -> list[Row]:
         rows.append(Row("glove", f"co-occurrence counts, {n:,} words", t_count, None, None,
                         f"V = {V:,}, nnz = {nnz:,} ({nnz / V**2:.2%} of V²); peak {peak_count / 2**20:.0f} MB "
                         f"({peak_count / nnz:.0f} B per pair); a dense V × V float64 matrix: {8 * V**2 / 2**30:.2f} GB"))
-        _, t_train, peak_train = _peak(lambda part=part: glove.train_glove(part, dim=50, epochs=1, min_count=5,
-                                                                           rng=np.random.default_rng(0), progress=False))
+        _, t_train, peak_train = _peak(lambda part=part: glove.GloVe(dim=50, epochs=1, min_count=5,
+                                                                     rng=np.random.default_rng(0), progress=False).fit(part))
         rows.append(Row("glove", f"counting + 1 epoch of training, {n:,} words", t_train, None, None,
                         f"peak {peak_train / 2**20:.0f} MB"))
     return rows

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from smln import glove, word2vec  # noqa: E402
-from smln.embeddings import Vocabulary, WordVectors, tokenize  # noqa: E402
+from smln.embeddings import WordVectors, tokenize  # noqa: E402
 
 SEED = 2024
 OUT = ROOT / "notes" / "assets" / "data" / "ch5-embeddings.json"
@@ -57,11 +57,12 @@ def pca_2d(model: WordVectors, words: list[str]) -> dict[str, list[float]]:
     return {w: [round(float(a), 5) for a in p] for w, p in zip(words, xy, strict=True)}
 
 
-def describe(model: WordVectors, seconds: float) -> dict:
-    words = [w for w in MAP_WORDS if w in model.vocab]
-    return {"seconds": round(seconds, 1), "vocabulary": len(model.vocab), "loss": [float(x) for x in model.loss],
-            "neighbours": {p: [[w, round(s, 4)] for w, s in model.most_similar(p, 8)] for p in PROBES},
-            "map": pca_2d(model, words)}
+def describe(model, seconds: float) -> dict:
+    vectors = model.vectors_
+    words = [w for w in MAP_WORDS if w in vectors.vocab]
+    return {"seconds": round(seconds, 1), "vocabulary": len(vectors.vocab), "loss": [float(x) for x in model.history_],
+            "neighbours": {p: [[w, round(s, 4)] for w, s in vectors.most_similar(p, 8)] for p in PROBES},
+            "map": pca_2d(vectors, words)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,19 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     corpus = sentences()
     data = {"seed": SEED, "sentences": len(corpus), "words": sum(map(len, corpus)), "models": {}}
     start = time.perf_counter()
-    w2v = word2vec.train_word2vec(corpus, dim=100, window=5, negative=5, epochs=5, min_count=5,
-                                  rng=np.random.default_rng(SEED), progress=False)
+    w2v = word2vec.Word2Vec(dim=100, window=5, negative=5, epochs=5, min_count=5, rng=np.random.default_rng(SEED),
+                            progress=False).fit(corpus)
     data["models"]["word2vec"] = describe(w2v, time.perf_counter() - start)
     start = time.perf_counter()
-    glv = glove.train_glove(corpus, dim=50, window=10, epochs=25, min_count=5, rng=np.random.default_rng(SEED),
-                            progress=False)
-    data["models"]["glove"] = describe(glv, time.perf_counter() - start) | {"nnz": int(glv.nnz)}
+    glv = glove.GloVe(dim=50, window=10, epochs=25, min_count=5, rng=np.random.default_rng(SEED), progress=False).fit(corpus)
+    data["models"]["glove"] = describe(glv, time.perf_counter() - start) | {"nnz": int(glv.nnz_)}
     start = time.perf_counter()
-    vocab = Vocabulary((w for s in corpus for w in s), min_count=5)
-    ids = vocab.encode([w for s in corpus for w in s])
-    params, history = word2vec.train_nlm(ids, len(vocab), d=32, n=4, n_h=128, epochs=3, rng=np.random.default_rng(SEED))
-    nlm = WordVectors(vocab, params["E"])
-    nlm.loss = history
+    nlm = word2vec.NeuralLM(d=32, n=4, n_h=128, epochs=3, min_count=5, rng=np.random.default_rng(SEED),
+                            progress=False).fit([w for s in corpus for w in s])
     data["models"]["nlm"] = describe(nlm, time.perf_counter() - start)
     for name, model in data["models"].items():
         print(f"{name}: {model['seconds']} s, loss {model['loss'][0]:.3f} → {model['loss'][-1]:.3f}", file=sys.stderr)

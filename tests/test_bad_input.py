@@ -154,18 +154,18 @@ def test_the_number_of_minibatches_is_the_exact_ceiling(m, s):
 # ── 2–5. corpora, ids and counts in the embeddings chapter ────────────────────────────────────────────────────────────
 @pytest.mark.parametrize("train", ["word2vec", "glove"])
 def test_a_string_is_not_a_sentence(train):
-    fit = {"word2vec": word2vec.train_word2vec, "glove": glove.train_glove}[train]
+    model = {"word2vec": word2vec.Word2Vec, "glove": glove.GloVe}[train](min_count=1, rng=0, progress=False)
     with raises_for(TypeError, "sentences[0]", "text.split()"):
-        fit(["the cat sat on the mat"], min_count=1, rng=0, progress=False)
+        model.fit(["the cat sat on the mat"])
     with raises_for(TypeError, "sentences"):
-        fit("the cat sat on the mat", min_count=1, rng=0, progress=False)
+        model.fit("the cat sat on the mat")
 
 
 @pytest.mark.parametrize("train", ["word2vec", "glove"])
 def test_nothing_to_train_on_is_an_error(train):
-    fit = {"word2vec": word2vec.train_word2vec, "glove": glove.train_glove}[train]
+    model = {"word2vec": word2vec.Word2Vec, "glove": glove.GloVe}[train](min_count=1, rng=0, progress=False)
     with raises_for(ValueError, "sentences"):  # one-word sentences: no pair, no co-occurrence
-        fit([["a"], ["b"], ["a"]], min_count=1, rng=0, progress=False)
+        model.fit([["a"], ["b"], ["a"]])
 
 
 def test_float_word_ids_are_refused_not_truncated():
@@ -188,7 +188,7 @@ def test_nan_counts_are_refused():
 
 def test_word2vec_needs_a_float_dtype():
     with raises_for(TypeError, "dtype"):
-        word2vec.train_word2vec([["a", "b", "a"]], min_count=1, rng=0, progress=False, dtype=int)
+        word2vec.Word2Vec(min_count=1, rng=0, progress=False, dtype=int).fit([["a", "b", "a"]])
 
 
 # ── 3, 10, 11. the character language model ───────────────────────────────────────────────────────────────────────────

@@ -16,7 +16,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smln import glove, word2vec
+from smln import embeddings, glove, word2vec
 from smln.embeddings import UNK, Vocabulary, WordVectors, embed, one_hot, tokenize
 from tests import errata
 from tests.errors import raises_for
@@ -66,7 +66,7 @@ def test_vocabulary_counts_orders_and_maps_rare_words_to_unk():
 def test_vocabulary_round_trip(tokens, min_count):
     counts = {w: tokens.count(w) for w in set(tokens)}
     if max(counts.values()) < min_count:
-        with pytest.raises(ValueError, match="没有一个词出现这么多次"):
+        with raises_for(ValueError, "min_count", str(max(counts.values()))):
             Vocabulary(tokens, min_count)
         return
     vocab = Vocabulary(tokens, min_count)
@@ -100,7 +100,7 @@ def test_word_vectors_queries_and_save_load(tmp_path):
 
 
 def test_bad_vocabulary_and_lookup_input_is_a_clear_error():
-    with pytest.raises(ValueError, match="语料是空的"):
+    with raises_for(ValueError, "tokens"):
         Vocabulary([])
     with pytest.raises(ValueError, match="min_count"):
         Vocabulary(["a"], min_count=0)
@@ -172,9 +172,11 @@ def test_neural_lm_learns_a_repeating_text():
     ids = np.tile([1, 2, 3, 4, 1, 2, 3, 5], 40)  # after 4 3 comes 1; the word after 1 2 3 depends on what came before
     context, targets = word2vec.context_windows(ids, 4)
     assert context.shape == (4, ids.size - 4) and (context[:, 0] == ids[:4]).all() and targets[0] == ids[4]
-    params, history = word2vec.train_nlm(ids, 6, d=4, n=4, n_h=16, epochs=30, alpha=0.01, batch_size=32,
-                                         rng=np.random.default_rng(0))
-    assert history[-1] < 0.05 < history[0]  # with 4 words of context every next word is determined
+    tokens = [str(i) for i in ids]
+    model = word2vec.NeuralLM(d=4, n=4, n_h=16, epochs=30, alpha=0.01, batch_size=32, rng=0, progress=False).fit(tokens)
+    assert model.history_[-1] < 0.05 < model.history_[0]  # with 4 words of context every next word is determined
+    assert model.score(tokens) > -0.05  # score: the mean log-likelihood of each next word
+    assert model.vectors_.E is model.params_["E"] and model.vectors_.vocab is model.vocab_
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -404,45 +406,57 @@ def _topic_corpus(rng, n=600):
 def test_glove_learns_topics_and_averages_the_two_embeddings():
     assert_latex("glove-final", r"e_w^{(final)} = \frac{e_w + \theta_w}{2}")
     corpus = _topic_corpus(np.random.default_rng(0))
-    model = glove.train_glove(corpus, dim=8, window=3, epochs=30, min_count=1, rng=np.random.default_rng(1),
-                              progress=False)
-    np.testing.assert_allclose(model.E, (model.E_context + model.Theta) / 2)
-    assert model.loss[-1] < model.loss[0]
-    assert model.nnz == 2 * 4 * 4  # every pair of words of one topic co-occurs (a word with itself too), no cross pairs
-    assert model.similarity("red", "blue") > model.similarity("red", "dog")
+    model = glove.GloVe(dim=8, window=3, epochs=30, min_count=1, rng=np.random.default_rng(1), progress=False).fit(corpus)
+    np.testing.assert_allclose(model.vectors_.E, (model.E_context_ + model.Theta_) / 2)
+    assert model.history_[-1] < model.history_[0]
+    assert model.nnz_ == 2 * 4 * 4  # every pair of words of one topic co-occurs (a word with itself too), no cross pairs
+    assert model.vectors_.similarity("red", "blue") > model.vectors_.similarity("red", "dog")
 
 
 def test_word2vec_learns_topics():
     corpus = _topic_corpus(np.random.default_rng(2))
-    model = word2vec.train_word2vec(corpus, dim=10, window=3, negative=3, epochs=5, min_count=1,
-                                    rng=np.random.default_rng(3), progress=False, sample=0)
-    assert model.E.shape == (10, len(model.vocab)) and model.E.dtype == np.float32
-    assert model.loss[-1] < model.loss[0]
+    model = word2vec.Word2Vec(dim=10, window=3, negative=3, epochs=5, min_count=1, rng=np.random.default_rng(3),
+                              progress=False, sample=0).fit(corpus)
+    vectors = model.vectors_
+    assert vectors.E.shape == (10, len(model.vocab_)) and vectors.E.dtype == np.float32
+    assert model.Theta_.shape == vectors.E.shape
+    assert model.history_[-1] < model.history_[0]
     for a, b, other in (("red", "blue", "dog"), ("cat", "cow", "green")):
-        assert model.similarity(a, b) > model.similarity(a, other)
+        assert vectors.similarity(a, b) > vectors.similarity(a, other)
+    # score: rank agreement with a human judge who rates same-topic pairs 1 and the rest 0
+    pairs = [("red", "blue"), ("cat", "cow"), ("red", "dog"), ("cat", "green"), ("green", "blue"), ("dog", "cow")]
+    assert model.score(pairs, [1, 1, 0, 0, 1, 1]) > 0.5
 
 
 def test_word2vec_defaults_are_gensims():
-    defaults = {k: v.default for k, v in inspect.signature(word2vec.train_word2vec).parameters.items()
+    defaults = {k: v.default for k, v in inspect.signature(word2vec.Word2Vec).parameters.items()
                 if v.default is not inspect.Parameter.empty}
     assert defaults == {"dim": 100, "window": 5, "negative": 5, "epochs": 5, "alpha": 0.025, "min_count": 5,
-                        "rng": None, "sample": 1e-3, "min_alpha": 1e-4, "batch_words": 2000, "progress": True,
+                        "rng": None, "sample": 1e-3, "min_alpha": 1e-4, "batch_size": 2000, "progress": True,
                         "dtype": np.float32}
 
 
 def test_bad_training_input_is_a_clear_error():
     rng = np.random.default_rng(0)
-    for train in (word2vec.train_word2vec, glove.train_glove):
-        with pytest.raises(ValueError, match="语料是空的"):
-            train([], rng=rng)
-        with pytest.raises(ValueError, match="没有一个词出现这么多次"):
-            train([["a", "b"]], min_count=5, rng=rng)
+    for Model in (word2vec.Word2Vec, glove.GloVe):
+        with raises_for(ValueError, "sentences"):
+            Model(rng=rng).fit([])
+        with raises_for(ValueError, "sentences"):
+            Model(rng=rng).fit([[], []])
+        with raises_for(ValueError, "min_count"):
+            Model(min_count=5, rng=rng).fit([["a", "b"]])
         with raises_for(ValueError, 'dim'):
-            train([["a", "b"]], dim=0, min_count=1, rng=rng)
+            Model(dim=0, min_count=1, rng=rng).fit([["a", "b"]])
         with raises_for(TypeError, "rng"):
-            train([["a", "b"]], min_count=1, rng=1.5)
-    with raises_for(ValueError, 'window'):
-        word2vec.train_word2vec([["a", "b"]], window=0, min_count=1, rng=rng)
+            Model(min_count=1, rng=1.5).fit([["a", "b"]])
+        with raises_for(ValueError, 'window'):
+            Model(window=0, min_count=1, rng=rng).fit([["a", "b"]])
+    with raises_for(ValueError, "x_max"):
+        glove.GloVe(x_max=0, min_count=1).fit([["a", "b"]])
+    with raises_for(ValueError, "weight_power"):
+        glove.GloVe(weight_power=-1, min_count=1).fit([["a", "b"]])
+    with raises_for(ValueError, "sample"):
+        word2vec.Word2Vec(sample=-1e-3, min_count=1).fit([["a", "b"]])
     with raises_for(ValueError, 'window'):
         glove.cooccurrence([[0, 1]], 2, window=0)
     with raises_for(ValueError, 'X'):
@@ -566,31 +580,36 @@ def test_cooccurrence_edges():
 
 
 def test_glove_defaults_initialisation_and_reported_loss():
-    defaults = {k: v.default for k, v in inspect.signature(glove.train_glove).parameters.items()
+    defaults = {k: v.default for k, v in inspect.signature(glove.GloVe).parameters.items()
                 if v.default is not inspect.Parameter.empty}
-    assert defaults == {"dim": 50, "window": 10, "epochs": 25, "learning_rate": 0.05, "x_max": 100.0, "alpha": 0.75,
+    assert defaults == {"dim": 50, "window": 10, "epochs": 25, "alpha": 0.05, "x_max": 100.0, "weight_power": 0.75,
                         "min_count": 5, "rng": None, "batch_size": 4096, "progress": True}
     corpus = _topic_corpus(np.random.default_rng(6), n=40)
     dim = 4
-    model = glove.train_glove(corpus, dim=dim, epochs=1, learning_rate=1e-12, min_count=1, rng=np.random.default_rng(7),
-                              progress=False)  # a step of 1e-12: the parameters stay at their initial values
-    for part in (model.E_context, model.Theta):  # uniform in [−0.5/d, 0.5/d), as GloVe's C code
+    model = glove.GloVe(dim=dim, epochs=1, alpha=1e-12, min_count=1, rng=np.random.default_rng(7),
+                        progress=False).fit(corpus)  # a step of 1e-12: the parameters stay at their initial values
+    for part in (model.E_context_, model.Theta_):  # uniform in [−0.5/d, 0.5/d), as GloVe's C code
         assert np.abs(part).max() <= 0.5 / dim and part.min() < -0.1 / dim and part.max() > 0.1 / dim
-    vocab = model.vocab
+    vocab = model.vocab_
     rows, cols, X = glove.cooccurrence([vocab.encode(s) for s in corpus], len(vocab), 10)
-    J, _ = glove.glove_loss(model.E_context, model.Theta, np.zeros(len(vocab)), np.zeros(len(vocab)), rows, cols, X)
-    assert model.loss == [pytest.approx(J / X.size, rel=1e-6)]  # loss is J / nnz of the epoch
+    J, _ = glove.glove_loss(model.E_context_, model.Theta_, np.zeros(len(vocab)), np.zeros(len(vocab)), rows, cols, X)
+    assert model.history_ == [pytest.approx(J / X.size, rel=1e-6)]  # loss is J / nnz of the epoch
+    # weight_power and x_max reach the weighting f: with x_max below every count, f = 1 whatever the power
+    flat = glove.GloVe(dim=dim, epochs=1, alpha=1e-12, x_max=1e-9, weight_power=5.0, min_count=1, rng=7,
+                       progress=False).fit(corpus)
+    J1, _ = glove.glove_loss(flat.E_context_, flat.Theta_, np.zeros(len(vocab)), np.zeros(len(vocab)), rows, cols, X,
+                             x_max=1e-9)
+    assert flat.history_ == [pytest.approx(J1 / X.size, rel=1e-6)] and J1 != pytest.approx(J, rel=1e-3)
 
 
 def test_rare_words_take_no_part_in_training():
     corpus = [["a", "b", "rare1", "a", "b"], ["b", "a", "rare2", "b"]] * 5  # rare1, rare2: 5 times each → <UNK>
-    glv = glove.train_glove(corpus, dim=2, epochs=1, min_count=6, rng=np.random.default_rng(0), progress=False)
-    assert glv.vocab.words == [UNK, "b", "a"] and glv.nnz == 4  # (a, a), (a, b), (b, a), (b, b): no <UNK> pair
-    w2v = word2vec.train_word2vec(corpus, dim=2, epochs=1, min_count=6, rng=np.random.default_rng(0), progress=False)
-    untouched = word2vec.train_word2vec(corpus, dim=2, epochs=1, min_count=6, rng=np.random.default_rng(0),
-                                        progress=False, alpha=1e-30, min_alpha=0)
-    np.testing.assert_array_equal(w2v.E[:, 0], untouched.E[:, 0])  # <UNK>'s vector is never updated
-    assert not w2v.Theta[:, 0].any()
+    glv = glove.GloVe(dim=2, epochs=1, min_count=6, rng=0, progress=False).fit(corpus)
+    assert glv.vocab_.words == [UNK, "b", "a"] and glv.nnz_ == 4  # (a, a), (a, b), (b, a), (b, b): no <UNK> pair
+    w2v = word2vec.Word2Vec(dim=2, epochs=1, min_count=6, rng=0, progress=False).fit(corpus)
+    untouched = word2vec.Word2Vec(dim=2, epochs=1, min_count=6, rng=0, progress=False, alpha=1e-30, min_alpha=0).fit(corpus)
+    np.testing.assert_array_equal(w2v.vectors_.E[:, 0], untouched.vectors_.E[:, 0])  # <UNK>'s vector is never updated
+    assert not w2v.Theta_[:, 0].any()
 
 
 def test_word2vec_module_edges():
@@ -606,9 +625,10 @@ def test_word2vec_module_edges():
     assert word2vec.context_windows(np.arange(4), 3)[0].shape == (3, 1)
     with pytest.raises(ValueError, match="语料是空的"):
         word2vec.skipgram_pairs([[]], 2)
-    defaults = {k: v.default for k, v in inspect.signature(word2vec.train_nlm).parameters.items()
+    defaults = {k: v.default for k, v in inspect.signature(word2vec.NeuralLM).parameters.items()
                 if v.default is not inspect.Parameter.empty}
-    assert defaults == {"d": 16, "n": 4, "n_h": 64, "epochs": 3, "alpha": 0.003, "batch_size": 256, "rng": None}
+    assert defaults == {"d": 16, "n": 4, "n_h": 64, "epochs": 3, "alpha": 0.003, "batch_size": 256, "min_count": 1,
+                        "rng": None, "progress": True}
 
 
 def test_initialisations_and_the_neural_lm_reported_loss():
@@ -617,17 +637,21 @@ def test_initialisations_and_the_neural_lm_reported_loss():
     assert p["W1"].std() == pytest.approx(np.sqrt(1 / 120), rel=0.05)
     assert p["W2"].std() == pytest.approx(np.sqrt(1 / 300), rel=0.05)
     assert not p["b1"].any() and not p["b2"].any()
-    ids = np.tile(np.arange(6), 20)
-    params, history = word2vec.train_nlm(ids, 6, d=3, n=2, n_h=4, epochs=1, alpha=1e-12, batch_size=7,
-                                         rng=np.random.default_rng(1))  # a step of 1e-12: the loss of the start
-    context, targets = word2vec.context_windows(ids, 2)
-    expected = word2vec.softmax_cross_entropy(word2vec.nlm_forward(params, context)[0], targets)[0]
-    assert history == [pytest.approx(expected, rel=1e-9)]  # the mean over every sample, in batches of 7
+    tokens = [str(i) for i in np.tile(np.arange(6), 20)]
+    model = word2vec.NeuralLM(d=3, n=2, n_h=4, epochs=1, alpha=1e-12, batch_size=7, rng=1,
+                              progress=False).fit(tokens)  # a step of 1e-12: the loss of the start
+    context, targets = word2vec.context_windows(model.vocab_.encode(tokens), 2)
+    expected = word2vec.softmax_cross_entropy(word2vec.nlm_forward(model.params_, context)[0], targets)[0]
+    assert model.history_ == [pytest.approx(expected, rel=1e-9)]  # the mean over every sample, in batches of 7
+    assert model.score(tokens) == pytest.approx(-expected, rel=1e-9)  # score is minus that, in batches of 7 too
+    rare = word2vec.NeuralLM(d=3, n=2, n_h=4, epochs=1, min_count=21, rng=1, progress=False).fit(tokens + ["5"])
+    assert rare.vocab_.words == [UNK, "5"]  # min_count reaches the vocabulary
     dim = 8
-    w2v = word2vec.train_word2vec([["a", "b", "c", "a"]] * 5, dim=dim, epochs=1, min_count=1, alpha=1e-30,
-                                  min_alpha=0, rng=np.random.default_rng(2), progress=False)
-    assert np.abs(w2v.E).max() <= 0.5 / dim and w2v.E.min() < -0.2 / dim and w2v.E.max() > 0.2 / dim
-    assert np.abs(w2v.Theta).max() < 1e-20  # Θ starts at 0
+    w2v = word2vec.Word2Vec(dim=dim, epochs=1, min_count=1, alpha=1e-30, min_alpha=0, rng=2,
+                            progress=False).fit([["a", "b", "c", "a"]] * 5)
+    E = w2v.vectors_.E
+    assert np.abs(E).max() <= 0.5 / dim and E.min() < -0.2 / dim and E.max() > 0.2 / dim
+    assert np.abs(w2v.Theta_).max() < 1e-20  # Θ starts at 0
 
 
 def test_sentence_chunks_cut_only_at_sentence_starts():
@@ -662,3 +686,28 @@ def test_most_similar_is_the_brute_force_top_n(V, topn, seed):
     expected = sorted(sims, key=lambda w: -sims[w])[:topn]
     assert [w for w, _ in model.most_similar("w0", topn)] == expected
     np.testing.assert_array_equal(word2vec.noise_distribution([0, 1]), [0.0, 1.0])
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=3, max_size=12))
+def test_spearman_is_scipys_with_ties_averaged(pairs):
+    from scipy.stats import spearmanr
+
+    x, y = np.array(pairs, dtype=float).T
+    if np.ptp(x) == 0 or np.ptp(y) == 0:  # no ranking: the coefficient is undefined
+        with raises_for(ValueError, "x" if np.ptp(x) == 0 else "y"):
+            embeddings.spearman(x, y)
+        return
+    assert embeddings.spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+
+
+def test_word_vectors_score_skips_unknown_pairs_and_needs_two():
+    vocab = Vocabulary(["a", "b", "c"])
+    vectors = WordVectors(vocab, np.array([[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]]))  # <UNK>, a, b, c
+    pairs = [("a", "b"), ("a", "c"), ("b", "c"), ("a", "zebra")]
+    # cosines: a·b 0.707, a·c 0, b·c 0.707 — a judge ranking (a, c) lowest agrees; the unknown pair is skipped
+    assert vectors.score(pairs, [2, 0, 2, 99]) == pytest.approx(1.0)
+    assert vectors.score(pairs, [0, 2, 0, -99]) == pytest.approx(-1.0)
+    with raises_for(ValueError, "pairs", "1"):
+        vectors.score([("a", "b"), ("a", "zebra")], [1, 2])
+    with raises_for(ValueError, "similarities", "(3,)"):
+        vectors.score(pairs[:3], [1, 2])
