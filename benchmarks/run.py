@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from smln import batchnorm, glove, gru, lstm, optim, rnn, word2vec  # noqa: E402
-from smln.embeddings import Vocabulary, tokenize  # noqa: E402
+from smln.embeddings import Vocabulary, spearman, tokenize  # noqa: E402
 
 
 @dataclass
@@ -245,11 +245,6 @@ def _peak(fn):
     return result, seconds, peak
 
 
-def _spearman(a, b) -> float:
-    ra, rb = (np.argsort(np.argsort(x)).astype(float) for x in (a, b))
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
 def case_word2vec(quick: bool) -> list[Row]:
     """Skip-gram with negative sampling against gensim's Word2Vec (one worker, the same settings), words per second.
 
@@ -290,8 +285,8 @@ def case_word2vec(quick: bool) -> list[Row]:
         if len(pairs) >= 10:
             human = [s for _, _, s in pairs]
             notes.append(f"{name.split('.')[0]} ({len(pairs)} pairs) ρ = "
-                         f"{_spearman([model.similarity(a, b) for a, b, _ in pairs], human):.2f} vs "
-                         f"{_spearman([gmodel.wv.similarity(a, b) for a, b, _ in pairs], human):.2f}")
+                         f"{model.score([(a, b) for a, b, _ in pairs], human):.2f} vs "
+                         f"{spearman([gmodel.wv.similarity(a, b) for a, b, _ in pairs], human):.2f}")
         else:
             notes.append(f"{name.split('.')[0]}: {len(pairs)} pairs in the vocabulary, too few")
     return [Row("word2vec", label + " vs gensim", t_smln, t_gensim, 1 / 0.3, "; ".join(notes))]
@@ -393,8 +388,8 @@ def case_seq2seq(quick: bool) -> list[Row]:
 
     m, sizes, repeat = (4, {"n_a": 4, "n_s": 6, "n_e": 3}, 5) if quick else (64, {}, 20)
     pairs = make_dates(2000, np.random.default_rng(3))
-    model = Translator(**sizes, max_steps=1).fit([s for s, _ in pairs], [t for _, t in pairs], np.random.default_rng(4),
-                                                progress=False)
+    model = Translator(**sizes, max_steps=1, rng=np.random.default_rng(4), progress=False).fit([s for s, _ in pairs],
+                                                                                              [t for _, t in pairs])
     X, Y_in, Y = model._batch([s for s, _ in pairs[:m]], [t for _, t in pairs[:m]])
     params = model.params_
 

@@ -68,7 +68,7 @@ def error_analysis(model: Translator, test, outputs) -> dict:
     counts = {"search": 0, "model": 0}
     for (source, ref), out in zip(test, outputs, strict=True):
         if out != ref:
-            counts["search" if model.score(source, ref) > model.score(source, out) else "model"] += 1
+            counts["search" if model.normalized_score(source, ref) > model.normalized_score(source, out) else "model"] += 1
     return counts
 
 
@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             saved["params"] = copy.deepcopy(model.params_)
 
     start = time.perf_counter()
-    model = Translator(**CONFIG, max_steps=args.steps).fit([s for s, _ in train], [t for _, t in train],
-                                                            rng_for("train"), callback=keep_checkpoint)
+    model = Translator(**CONFIG, max_steps=args.steps, rng=rng_for("train")).fit([s for s, _ in train],
+                                                                                [t for _, t in train],
+                                                                                callback=keep_checkpoint)
     seconds = time.perf_counter() - start
     run = {"seed": SEED, "n_train": N_TRAIN, "n_test": N_TEST, "config": CONFIG, "checkpoint": CHECKPOINT,
            "beam_width": BEAM_WIDTH, "seconds": round(seconds, 1),

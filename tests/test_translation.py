@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from smln import beam, bleu, dates, seq2seq
 from smln.lstm import lstm_layer_forward
 from smln.rnn import cross_entropy
+from smln.validation import NotFittedError
 from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference
 from tests.oracle import ROOT, assert_latex, symbol_matrix
@@ -550,9 +551,9 @@ def test_make_dates_is_seeded_and_consistent():
 def small_translator():
     pairs = dates.make_dates(256, np.random.default_rng(1))
     seen = []
-    model = seq2seq.Translator(n_a=4, n_s=6, n_e=3, m=32, epochs=2).fit(
-        [s for s, _ in pairs], [t for _, t in pairs], np.random.default_rng(2), callback=lambda step, _: seen.append(step),
-        progress=False)
+    model = seq2seq.Translator(n_a=4, n_s=6, n_e=3, batch_size=32, epochs=2, rng=np.random.default_rng(2),
+                               progress=False).fit([s for s, _ in pairs], [t for _, t in pairs],
+                                                   callback=lambda step, _: seen.append(step))
     return model, pairs, seen
 
 
@@ -570,7 +571,13 @@ def test_translator_probabilities_follow_the_chain_rule(small_translator):
         last = model.tgt_chars_.index(ch)
         total += lp[last]
     assert model.log_prob(source, target) == pytest.approx(total, rel=1e-10)  # the whole batch at once
-    assert model.score(source, target) == pytest.approx(total / (len(target) + 1) ** 0.7, rel=1e-10)
+    assert model.normalized_score(source, target) == pytest.approx(total / (len(target) + 1) ** 0.7, rel=1e-10)
+    assert model.normalized_score(source, target, length_norm=1.0) == pytest.approx(total / (len(target) + 1), rel=1e-10)
+    # score: the mean log-likelihood per target character (with <EOS>) over the pairs given, higher is better
+    two = pairs[:2]
+    chars = sum(len(t) + 1 for _, t in two)
+    assert model.score([s for s, _ in two], [t for _, t in two]) == pytest.approx(
+        sum(model.log_prob(s, t) for s, t in two) / chars, rel=1e-10)
     best = beam.beam_search(step_fn, model.step_function(source)[1], 0, 1, 1, model.T_y_)[0]
     assert model.translate(source) == "".join(model.tgt_chars_[i] for i in best.tokens if i > 1)
 
@@ -583,48 +590,50 @@ def test_translator_training_and_shapes(small_translator):
     alpha = model.attention("3 May 1979", "1979-05-03")
     assert alpha.shape == (11, 10) and (alpha >= 0).all() and (alpha.sum(axis=1) <= 1 + 1e-12).all()
     assert len(model.translate("§ 3 May 1979")) <= model.T_y_  # an unseen character becomes <UNK>, not an error
-    capped = seq2seq.Translator(n_a=2, n_s=2, n_e=2, m=8, max_steps=3).fit(["ab"] * 50, ["1"] * 50,
-                                                                         np.random.default_rng(0), progress=False)
+    capped = seq2seq.Translator(n_a=2, n_s=2, n_e=2, batch_size=8, max_steps=3, rng=0, progress=False).fit(["ab"] * 50,
+                                                                                                          ["1"] * 50)
     assert len(capped.history_) == 3
 
 
 def test_translator_defaults():
     model = seq2seq.Translator()
-    assert (model.n_a, model.n_s, model.n_e, model.m, model.epochs) == (32, 64, 16, 64, 3)
-    assert (model.alpha, model.max_norm, model.max_steps) == (0.005, 5.0, None)
-    model.max_steps = 1
-    model.fit(["ab", "abc"], ["1", "12"], np.random.default_rng(0), progress=False)
+    assert (model.n_a, model.n_s, model.n_e, model.batch_size, model.epochs) == (32, 64, 16, 64, 3)
+    assert (model.alpha, model.max_norm, model.max_steps, model.rng, model.progress) == (0.005, 5.0, None, None, True)
+    model.set_params(max_steps=1, progress=False)
+    model.fit(["ab", "abc"], ["1", "12"])
     assert model.params_["dec.Wf"].shape == (64, 64 + 2 * 32 + 4)  # <BOS> <EOS> 1 2
     assert model.params_["att.Ws"].shape == (16, 64)
 
 
 @pytest.mark.parametrize(("settings_", "data", "error", "match"), [
     ({"n_a": 0}, (["a"], ["1"]), ValueError, "n_a: 需要正整数"),
-    ({"m": 2.0}, (["a"], ["1"]), TypeError, "m: 需要正整数"),
+    ({"batch_size": 2.0}, (["a"], ["1"]), TypeError, "batch_size: 需要正整数"),
     ({"epochs": 0}, (["a"], ["1"]), ValueError, "epochs: 需要正整数"),
     ({"max_steps": 0}, (["a"], ["1"]), ValueError, "max_steps: 需要正整数"),
     ({"alpha": 0}, (["a"], ["1"]), ValueError, "alpha"),
     ({"max_norm": -1}, (["a"], ["1"]), ValueError, "max_norm"),
-    ({}, (["a", "b"], ["1"]), ValueError, "sources、targets: 应一样多且非空"),
-    ({}, ([], []), ValueError, "sources、targets: 应一样多且非空"),
+    ({}, (["a", "b"], ["1"]), ValueError, "targets: 应与 sources 一样多且非空"),
+    ({}, ([], []), ValueError, "targets: 应与 sources 一样多且非空"),
     ({}, (["a", ""], ["1", "2"]), ValueError, r"sources\[1\]: 是空字符串"),
     ({}, ("ab", ["1", "2"]), TypeError, "sources: 需要字符串的列表"),
 ])
 def test_translator_rejects_bad_settings_and_data(settings_, data, error, match):
     with raises_as(error, match):
-        seq2seq.Translator(**settings_).fit(*data, np.random.default_rng(0), progress=False)
+        seq2seq.Translator(**settings_, rng=0, progress=False).fit(*data)
 
 
 def test_translator_rejects_use_before_fit_and_unknown_targets(small_translator):
-    with pytest.raises(ValueError, match="还没有训练"):
+    with pytest.raises(NotFittedError):
         seq2seq.Translator().translate("3 May 1979")
     model, _, _ = small_translator
     with raises_for(ValueError, 'targets'):
         model.log_prob("3 May 1979", "1979-05-0x")
     with raises_for(ValueError, 'beam_width'):
         model.translate("3 May 1979", beam_width=0)
-    with pytest.raises(TypeError, match="rng"):
-        seq2seq.Translator().fit(["a"], ["1"], rng=np.random.RandomState(0))
+    with raises_for(TypeError, "rng"):
+        seq2seq.Translator(rng=np.random.RandomState(0)).fit(["a"], ["1"])
+    with raises_for(ValueError, "targets"):
+        model.score(["3 May 1979"], [])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -656,8 +665,8 @@ def test_the_demonstration_shows_what_the_note_says():
 
 
 def test_translator_pads_short_targets_without_counting_them():
-    model = seq2seq.Translator(n_a=3, n_s=4, n_e=2, m=2, max_steps=1).fit(["ab", "abc"], ["1", "123"],
-                                                                         np.random.default_rng(0), progress=False)
+    model = seq2seq.Translator(n_a=3, n_s=4, n_e=2, batch_size=2, max_steps=1, rng=0, progress=False).fit(
+        ["ab", "abc"], ["1", "123"])
     assert model.T_x_ == 3 and model.T_y_ == 4  # the longest target and its <EOS>
     X, Y_in, Y = model._batch(["ab", "abc"], ["1", "123"])
     eos, one = 1, model.tgt_chars_.index("1")
@@ -673,21 +682,22 @@ def test_translator_pads_short_targets_without_counting_them():
 def test_translator_history_is_the_loss_per_target_character_before_each_step():
     sources, targets = ["ab", "ba", "abc", "cab"], ["12", "21", "123", "312"]
     seed = 11
-    model = seq2seq.Translator(n_a=3, n_s=4, n_e=2, m=4, max_steps=1).fit(sources, targets,
-                                                                         np.random.default_rng(seed), progress=False)
+    model = seq2seq.Translator(n_a=3, n_s=4, n_e=2, batch_size=4, max_steps=1, rng=np.random.default_rng(seed),
+                               progress=False).fit(sources, targets)
     rng = np.random.default_rng(seed)  # the same draws: initialisation first, then the epoch's order
     params = seq2seq.init_seq2seq_params(len(model.src_chars_), len(model.tgt_chars_), 3, 4, 2, rng)
     order = rng.permutation(4)
     X, Y_in, Y = model._batch([sources[j] for j in order], [targets[j] for j in order])
     L, _ = cross_entropy(seq2seq.seq2seq_forward(X, Y_in, params)[0], Y)
     assert model.history_[0] == pytest.approx(L * 4 / Y.sum(), rel=1e-12)  # nats per target character
-    assert inspect.signature(seq2seq.Translator.translate).parameters["alpha"].default == 0.7
+    assert inspect.signature(seq2seq.Translator.translate).parameters["length_norm"].default == 0.7
+    assert inspect.signature(seq2seq.Translator.normalized_score).parameters["length_norm"].default == 0.7
 
 
 def test_a_trained_translator_stops_at_eos():
     sources, targets = ["a", "b", "ab", "ba"] * 16, ["1", "2", "12", "21"] * 16
-    model = seq2seq.Translator(n_a=8, n_s=16, n_e=4, m=16, epochs=60, alpha=0.02).fit(
-        sources, targets, np.random.default_rng(0), progress=False)
+    model = seq2seq.Translator(n_a=8, n_s=16, n_e=4, batch_size=16, epochs=60, alpha=0.02, rng=0, progress=False).fit(
+        sources, targets)
     for source, target in zip(sources[:4], targets[:4], strict=True):
         assert model.translate(source) == target
         assert model.translate(source, beam_width=3) == target
