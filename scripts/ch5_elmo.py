@@ -34,7 +34,7 @@ from smln.embeddings import tokenize  # noqa: E402
 
 SEED = 2024
 OUT = ROOT / "notes" / "assets" / "data" / "ch5-elmo.json"
-CONFIG = {"steps": 1500, "alpha": 0.005}  # the rest are BiLM's defaults
+CONFIG = {"epochs": 100, "max_steps": 1500, "alpha": 0.005}  # the rest are BiLM's defaults; 1500 steps ≈ 15 epochs
 WINDOW = 10  # a corpus occurrence is read in the context of this many words on each side
 CONTEXTUAL = [-np.inf, 0.0, 0.0]  # the scalar mix that ranks neighbours: the two LSTM layers (s = ½, ½), not x_k
 PROBES = {
@@ -79,18 +79,18 @@ def probe(model: BiLM, tokens: list[str], word: str, sentences: list[str]) -> di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=CONFIG["steps"])
+    parser.add_argument("--steps", type=int, default=CONFIG["max_steps"])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     tokens = corpus()
     start = time.perf_counter()
-    model = BiLM(**{**CONFIG, "steps": args.steps}).fit(tokens, np.random.default_rng([SEED, zlib.crc32(b"elmo")]))
+    model = BiLM(**{**CONFIG, "max_steps": args.steps}, rng=np.random.default_rng([SEED, zlib.crc32(b"elmo")])).fit(tokens)
     seconds = time.perf_counter() - start
     counts = model.vocab_.counts[model.vocab_.counts > 0] / model.vocab_.counts.sum()
     run = {"seed": SEED, "config": CONFIG, "words": len(tokens), "vocabulary": len(model.vocab_),
            "seconds": round(seconds, 1), "unigram_entropy": float(-(counts * np.log(counts)).sum()),
            "history": [float(f"{x:.6g}") for x in model.history_]}
-    if args.steps == CONFIG["steps"]:
+    if args.steps == CONFIG["max_steps"]:
         run["probes"] = {word: probe(model, tokens, word, sentences) for word, sentences in PROBES.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from smln import elmo
 from smln.lstm import lstm_layer_forward
 from smln.rnn import batch_major
+from smln.validation import NotFittedError
 from tests import errata
 from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference
@@ -288,8 +289,9 @@ def test_bilm_forward_rejects_bad_tokens():
 def small_bilm():
     text = ("a set of objects is a set . the flag is set to true . set the value and return it . "
             "the return value is a set . ") * 40
-    model = elmo.BiLM(d=8, d_c=4, filters=((1, 4), (2, 4)), N=6, m=4, steps=30, min_count=1)
-    return model.fit(text.split(), np.random.default_rng(0), progress=False)
+    model = elmo.BiLM(d=8, d_c=4, filters=((1, 4), (2, 4)), N=6, batch_size=4, epochs=100, max_steps=30, min_count=1,
+                      rng=np.random.default_rng(0), progress=False)
+    return model.fit(text.split())
 
 
 def test_the_same_word_gets_different_vectors_in_different_sentences(small_bilm):
@@ -306,12 +308,33 @@ def test_the_same_word_gets_different_vectors_in_different_sentences(small_bilm)
     assert elmo.elmo_embed(small_bilm, ["unseen", "words"]).shape == (16, 2)  # spelled, not looked up
 
 
+def test_bilm_score_is_minus_the_loss_over_segments_of_n_words(small_bilm):
+    """Brute force: bilm_loss on each segment of N = 6 words (and the 2-word rest), weighted by its predictions."""
+    words = "the flag is set to true . set the value and return it .".split()  # 14 = 6 + 6 + 2 words
+    assert len(words) == 14
+    ids = small_bilm.vocab_.encode(words)
+    table, params = small_bilm._table, small_bilm.params_
+    parts = [ids[0:6], ids[6:12], ids[12:14]]
+    losses = [elmo.bilm_loss(elmo.bilm_forward(p[None], table, params)[1])[0] for p in parts]
+    expected = -(5 * losses[0] + 5 * losses[1] + 1 * losses[2]) / 11
+    assert small_bilm.score(words) == pytest.approx(expected, rel=1e-10)
+    assert small_bilm.score(words) > -np.log(len(small_bilm.vocab_))  # better than a uniform guess after training
+
+
+def test_bilm_trains_for_epochs_unless_max_steps_stops_it_first():
+    tokens = ("a b c d " * 30).split()  # 120 words: 2 streams of 60, N = 6 → 10 steps an epoch
+    model = elmo.BiLM(d=2, d_c=2, filters=((1, 2),), N=6, batch_size=2, epochs=2, min_count=1, rng=0,
+                      progress=False).fit(tokens)
+    assert len(model.history_) == 20
+
+
 def test_bilm_training_and_defaults(small_bilm):
     assert len(small_bilm.history_) == 30 and np.mean(small_bilm.history_[-5:]) < np.mean(small_bilm.history_[:5])
     assert small_bilm.params_["proj.W"].shape == (8, 8) and small_bilm.params_["soft.W"].shape[1] == 8
     defaults = {k: p.default for k, p in inspect.signature(elmo.BiLM).parameters.items()}
-    assert defaults == {"d": 64, "d_c": 16, "filters": ((1, 32), (2, 32), (3, 64), (4, 64)), "N": 20, "m": 32,
-                        "steps": 1000, "alpha": 0.005, "max_norm": 5.0, "min_count": 5}
+    assert defaults == {"d": 64, "d_c": 16, "filters": ((1, 32), (2, 32), (3, 64), (4, 64)), "N": 20, "batch_size": 32,
+                        "epochs": 10, "max_steps": None, "alpha": 0.005, "max_norm": 5.0, "min_count": 5, "rng": None,
+                        "progress": True}
     params = elmo.init_elmo_params(10, 7, np.random.default_rng(0))
     assert params["proj.W"].shape == (64, 192) and params["char.F4"].shape == (64, 16 * 4)
     assert (params["fwd1.bf"] == 1).all() and (params["hw.bT"] == -1).all()
@@ -341,22 +364,26 @@ def test_the_projection_is_initialised_from_the_data():
     ({"max_norm": 0}, ["a", "b"] * 50, ValueError, "max_norm"),
     ({"min_count": 1}, "a b c", TypeError, "tokens: 需要非空字符串"),
     ({"min_count": 1}, ["a", ""], TypeError, "tokens: 需要非空字符串"),
-    ({"min_count": 1, "m": 4, "N": 20}, ["a", "b"] * 20, ValueError, "每条不够一段 N = 20"),
+    ({"min_count": 1, "batch_size": 4, "N": 20}, ["a", "b"] * 20, ValueError, "tokens: 40 个词分成 m = 4 条流"),
 ])
 def test_bilm_rejects_bad_settings_and_data(settings_, tokens, error, match):
     with raises_as(error, match):
-        elmo.BiLM(**settings_).fit(tokens, np.random.default_rng(0), progress=False)
+        elmo.BiLM(**settings_, rng=0, progress=False).fit(tokens)
 
 
 def test_bilm_rejects_use_before_fit_and_bad_sentences(small_bilm):
-    with pytest.raises(ValueError, match="还没有训练"):
+    with pytest.raises(NotFittedError):
         elmo.BiLM().layers(["a"])
+    with pytest.raises(NotFittedError):
+        elmo.BiLM().score(["a", "b"])
     with raises_for(TypeError, 'sentence'):
         small_bilm.layers("a set of objects")
     with raises_for(TypeError, 'sentence'):
         small_bilm.layers([])
-    with pytest.raises(TypeError, match="rng"):
-        elmo.BiLM().fit(["a"], rng="0")
+    with raises_for(TypeError, "rng"):
+        elmo.BiLM(rng="0").fit(["a"])
+    with raises_for(ValueError, "tokens"):
+        small_bilm.score(["set"])
 
 
 # ----------------------------------------------------------------------------------------------------------------
