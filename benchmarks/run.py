@@ -443,14 +443,14 @@ def case_logistic(quick: bool) -> list[Row]:
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
     repeat = 3 if quick else 15
-    ours = LogisticRegression().fit(X_train.T, y_train[None], rng=0)
+    ours = LogisticRegression(rng=0, progress=False).fit(X_train.T, y_train[None])
     theirs = Sklearn().fit(X_train, y_train)
     acc_ours, acc_theirs = ours.score(X_test.T, y_test[None]), theirs.score(X_test, y_test)
     if abs(acc_ours - acc_theirs) > 0.01:
         raise AssertionError(f"logistic: test accuracy {acc_ours:.3f} is not within a point of scikit-learn's "
                              f"{acc_theirs:.3f}")
     return [Row("logistic", "fit on breast cancer vs scikit-learn",
-                median_time(lambda: LogisticRegression().fit(X_train.T, y_train[None], rng=0), repeat, warmup=1),
+                median_time(lambda: LogisticRegression(rng=0, progress=False).fit(X_train.T, y_train[None]), repeat, warmup=1),
                 median_time(lambda: Sklearn().fit(X_train, y_train), repeat, warmup=1), None,
                 f"test accuracy {acc_ours:.1%} vs {acc_theirs:.1%} ({ours.n_iter_} epochs of Adam vs L-BFGS)")]
 

@@ -219,23 +219,23 @@ def cancer():
 
 def test_transposed_features_blame_X_and_say_why(cancer):
     X, Y = cancer
-    model = logistic.LogisticRegression(max_epochs=1).fit((X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True), Y)
+    model = logistic.LogisticRegression(epochs=1).fit((X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True), Y)
     with raises_for(ValueError, "X", "(30, *)", "(569, 30)", "(n_x, m)"):
         model.predict(X.T)
     with raises_for(ValueError, "X", "(*, 569)", "(n_x, m)"):
-        logistic.LogisticRegression(max_epochs=1).fit(X.T, Y)
+        logistic.LogisticRegression(epochs=1).fit(X.T, Y)
 
 
 def test_not_converging_is_reported(cancer):
     X, Y = cancer
     with pytest.warns(ConvergenceWarning, match="标准化"):  # raw features: the loss stalls far from the optimum
-        logistic.LogisticRegression().fit(X, Y, rng=0)
+        logistic.LogisticRegression(rng=0).fit(X, Y)
     with raises_for(ValueError, "X", "2e+200"):  # the squared gradient would overflow: the weights could not move
-        logistic.LogisticRegression(max_epochs=3).fit(np.array([[1e200, -1e200, 2e200, -2e200]]), np.array([[1, 0, 1, 0]]))
+        logistic.LogisticRegression(epochs=3).fit(np.array([[1e200, -1e200, 2e200, -2e200]]), np.array([[1, 0, 1, 0]]))
     standardised = (X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        logistic.LogisticRegression().fit(standardised, Y, rng=0)
+        logistic.LogisticRegression(rng=0).fit(standardised, Y)
 
 
 @pytest.mark.parametrize("W, b, argument", [
@@ -310,7 +310,7 @@ def test_cross_entropy_takes_soft_and_masked_targets():
 
 
 def test_the_translator_says_it_translates_one_sentence():
-    model = seq2seq.Translator(n_a=2, n_s=2, n_e=2, m=1, max_steps=1).fit(["ab"], ["1"], rng=0, progress=False)
+    model = seq2seq.Translator(n_a=2, n_s=2, n_e=2, batch_size=1, max_steps=1, rng=0, progress=False).fit(["ab"], ["1"])
     for method in (model.translate, model.step_function):
         with raises_for(TypeError, "source", "translate(s) for s in sources"):
             method(["3 May 1979"])

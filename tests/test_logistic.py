@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smln import logistic
+from smln.validation import NotFittedError
 from tests import errata
 from tests.errors import raises_as, raises_for
 from tests.oracle import assert_latex, latex, parse
@@ -61,7 +62,7 @@ def test_errata_the_exponent_has_x():
 def test_the_decision_boundary_is_the_hyperplane(n_x, m, seed):
     assert_latex("lr-boundary", r"p(y=1|x) \ge \frac{1}{2} \iff W^Tx + b \ge 0")
     rng = np.random.default_rng(seed)
-    model = logistic.LogisticRegression(max_epochs=2).fit(rng.standard_normal((n_x, 8)), (rng.random((1, 8)) > 0.5) * 1)
+    model = logistic.LogisticRegression(epochs=2).fit(rng.standard_normal((n_x, 8)), (rng.random((1, 8)) > 0.5) * 1)
     X = rng.standard_normal((n_x, m))
     z = model.W_.T @ X + model.b_
     np.testing.assert_array_equal(model.predict(X), (z >= 0).astype(int))
@@ -125,7 +126,7 @@ def test_fit_reaches_the_minimiser_of_scikit_learns_objective():
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     theirs = Sklearn(tol=1e-10, max_iter=10_000).fit(X, y)  # C = 1: Σ L + ½‖w‖², our λ = 1 times m
-    ours = logistic.LogisticRegression(batch_size=len(y), max_epochs=6000, tol=1e-12, n_iter_no_change=50).fit(
+    ours = logistic.LogisticRegression(batch_size=len(y), epochs=6000, tol=1e-12, n_iter_no_change=50).fit(
         X.T, y[None])
     np.testing.assert_allclose(ours.W_[:, 0], theirs.coef_[0], atol=2e-3)
     assert ours.b_ == pytest.approx(theirs.intercept_[0], abs=2e-3)
@@ -141,34 +142,34 @@ def test_the_defaults_reach_scikit_learns_accuracy_within_a_point():
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
         mean, std = X_train.mean(axis=0), X_train.std(axis=0)
         X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
-        ours = logistic.LogisticRegression().fit(X_train.T, y_train[None], rng=0)
+        ours = logistic.LogisticRegression(rng=0).fit(X_train.T, y_train[None])
         theirs = Sklearn().fit(X_train, y_train)
         assert abs(ours.score(X_test.T, y_test[None]) - theirs.score(X_test, y_test)) <= 0.01
-        assert ours.n_iter_ < 200 and len(ours.loss_curve_) == ours.n_iter_  # early stopping, not the epoch limit
+        assert ours.n_iter_ < 200 and len(ours.history_) == ours.n_iter_  # early stopping, not the epoch limit
 
 
 def test_defaults_and_training_record():
     params = inspect.signature(logistic.LogisticRegression).parameters
     assert {k: p.default for k, p in params.items()} == {"alpha": 0.01, "lambd": 1.0, "batch_size": 32,
-                                                         "max_epochs": 200, "tol": 1e-4, "n_iter_no_change": 10,
-                                                         "progress": False}
+                                                         "epochs": 200, "tol": 1e-4, "n_iter_no_change": 10,
+                                                         "rng": None, "progress": True}
     assert inspect.signature(logistic.loss_and_gradients).parameters["lambd"].default == 0.0
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3, 60))
     Y = (X[:1] + 0.3 * rng.standard_normal((1, 60)) > 0) * 1
     seen = []
-    model = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, callback=lambda e, m_: seen.append((e, m_.b_)))
-    assert [e for e, _ in seen] == list(range(1, 8)) and model.n_iter_ == 7 and len(model.loss_curve_) == 7
+    model = logistic.LogisticRegression(epochs=7, tol=0).fit(X, Y, callback=lambda e, m_: seen.append((e, m_.b_)))
+    assert [e for e, _ in seen] == list(range(1, 8)) and model.n_iter_ == 7 and len(model.history_) == 7
     assert seen[-1][1] == model.b_ and seen[0][1] != model.b_  # the callback saw the parameters of its epoch
     # the one rule for randomness (smln.validation.check_random_state): an integer is a seed, None is fresh entropy
-    seeded = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, rng=3)
-    again = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, rng=np.random.default_rng(3))
+    seeded = logistic.LogisticRegression(epochs=7, tol=0, rng=3).fit(X, Y)
+    again = logistic.LogisticRegression(epochs=7, tol=0, rng=np.random.default_rng(3)).fit(X, Y)
     np.testing.assert_array_equal(again.W_, seeded.W_)
-    other = logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, rng=np.random.default_rng(5))
+    other = logistic.LogisticRegression(epochs=7, tol=0, rng=np.random.default_rng(5)).fit(X, Y)
     assert not np.array_equal(other.W_, seeded.W_)
-    fresh = [logistic.LogisticRegression(max_epochs=7, tol=0).fit(X, Y, rng=None).W_ for _ in range(2)]
+    fresh = [logistic.LogisticRegression(epochs=7, tol=0, rng=None).fit(X, Y).W_ for _ in range(2)]
     assert not np.array_equal(*fresh)
-    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert model.history_[-1] < model.history_[0]
     assert model.score(X, Y) == np.mean(model.predict(X) == Y)
     # stopping: n_iter_no_change epochs without a tol improvement
     stopped = logistic.LogisticRegression(tol=10.0, n_iter_no_change=3).fit(X, Y)
@@ -184,17 +185,17 @@ def test_defaults_and_training_record():
     (lambda: logistic.LogisticRegression().fit(np.array([[1.0, np.nan, 0]]), np.array([[0, 1, 1]])), ValueError,
      r"X: 含有 NaN 或 ±inf\(第一个在特征 0、样本 1\)"),
     (lambda: logistic.LogisticRegression().fit(np.ones(3), np.array([[0, 1, 1]])), ValueError, r"X: 形状应为 \(n_x, m\)"),
-    (lambda: logistic.LogisticRegression().fit(np.ones((2, 3)), np.array([[0, 1, 1]]), rng=3.0), TypeError, "rng"),
+    (lambda: logistic.LogisticRegression(rng=3.0).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), TypeError, "rng"),
     (lambda: logistic.LogisticRegression(alpha=0).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), ValueError, "alpha"),
     (lambda: logistic.LogisticRegression(lambd=-1).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), ValueError, "lambd"),
     (lambda: logistic.LogisticRegression(tol=-1).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), ValueError, "tol"),
     (lambda: logistic.LogisticRegression(batch_size=0).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), ValueError,
      "batch_size: 需要正整数"),
-    (lambda: logistic.LogisticRegression(max_epochs=1.5).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), TypeError,
-     "max_epochs: 需要正整数"),
+    (lambda: logistic.LogisticRegression(epochs=1.5).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), TypeError,
+     "epochs: 需要正整数"),
     (lambda: logistic.LogisticRegression(n_iter_no_change=0).fit(np.ones((2, 3)), np.array([[0, 1, 1]])), ValueError,
      "n_iter_no_change: 需要正整数"),
-    (lambda: logistic.LogisticRegression().predict(np.ones((2, 3))), ValueError, "还没有训练"),
+    (lambda: logistic.LogisticRegression().predict(np.ones((2, 3))), NotFittedError, "还没有训练"),
     (lambda: logistic.predict_proba(np.ones((3, 1)), 0.0, np.ones((2, 4))), ValueError, r"X: 形状应为 \(3, \*\)"),
     (lambda: logistic.predict_proba(np.ones((2, 1)), np.zeros(2), np.ones((2, 4))), ValueError, "b: 应是实数"),
     (lambda: logistic.loss_and_gradients(np.ones((2, 1)), 0.0, np.ones((2, 4)), np.ones((1, 4)), lambd=-0.1),
@@ -206,7 +207,7 @@ def test_bad_input_is_a_clear_error(call, error, match):
 
 
 def test_a_fitted_model_checks_the_features_it_is_given():
-    model = logistic.LogisticRegression(max_epochs=1).fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]))
+    model = logistic.LogisticRegression(epochs=1).fit(np.ones((2, 4)), np.array([[0, 1, 0, 1]]))
     with raises_for(ValueError, 'X', '(2, *)', '(3, 4)'):  # the fitted W defines n_x: X is wrong
         model.predict(np.ones((3, 4)))
     with raises_for(ValueError, 'Y', '(1, 4)'):
@@ -219,22 +220,26 @@ def test_dtype_and_inputs_are_untouched(seed):
     rng = np.random.default_rng(seed)
     X, Y = rng.standard_normal((2, 10)), rng.integers(0, 2, (1, 10))
     X0, Y0 = X.copy(), Y.copy()
-    logistic.LogisticRegression(max_epochs=2).fit(X, Y)
+    logistic.LogisticRegression(epochs=2).fit(X, Y)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(Y, Y0)
 
 
 def test_no_penalty_and_the_boundary_itself():
     X, Y = np.array([[-2.0, -1.0, 1.0, 2.0]]), np.array([[0, 0, 1, 1]])
-    free = logistic.LogisticRegression(lambd=0.0, max_epochs=5).fit(X, Y)  # λ = 0 is allowed: no penalty
+    free = logistic.LogisticRegression(lambd=0.0, epochs=5).fit(X, Y)  # λ = 0 is allowed: no penalty
     assert free.n_iter_ == 5
     free.W_, free.b_ = np.zeros((1, 1)), 0.0
     np.testing.assert_array_equal(free.predict(X), 1)  # z = 0 exactly: p = 1/2, on the y = 1 side of lr-boundary
 
 
-def test_progress_shows_a_bar_only_when_asked(capsys):
+def test_progress_shows_a_bar_on_a_terminal_unless_turned_off(capsys, terminal):
     X, Y = np.array([[-2.0, -1.0, 1.0, 2.0]]), np.array([[0, 0, 1, 1]])
-    logistic.LogisticRegression(max_epochs=3).fit(X, Y)
-    assert "逻辑回归" not in capsys.readouterr().err
-    logistic.LogisticRegression(max_epochs=3, progress=True).fit(X, Y)
-    assert "逻辑回归" in capsys.readouterr().err
+    logistic.LogisticRegression(epochs=3).fit(X, Y)
+    assert "逻辑回归" not in capsys.readouterr().err  # not a terminal: no bar
+    with terminal() as out:
+        logistic.LogisticRegression(epochs=3).fit(X, Y)
+    assert "逻辑回归" in out.getvalue()
+    with terminal() as out:
+        logistic.LogisticRegression(epochs=3, progress=False).fit(X, Y)
+    assert out.getvalue() == ""
