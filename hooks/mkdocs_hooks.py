@@ -4,8 +4,10 @@ package ``smln_site`` (a Markdown extension and page generators that Zensical ca
 * ``on_pre_build``: run ``tangle.py`` (so ``mkdocs serve`` re-tangles when a note changes; tangling writes only
   what changed, so this cannot loop) and forget the imported ``smln`` modules, so the figures drawn during the
   build use the code just tangled.
-* ``on_files``: add the generated pages 公式与测试 (``formulas.md``) and 原文对照 (``original.md``) without writing
-  them anywhere (a copy left in ``notes/`` by ``python -m smln_site.pages`` is replaced).
+* ``on_config``: the API section of the navigation, one page per module of ``smln``, in the order the notes
+  introduce them (``litnotes.catalog`` reads it from the notes; ``mkdocs.yml`` names only the section).
+* ``on_files``: add the generated pages 公式与测试 (``formulas.md``), 原文对照 (``original.md``), 性能 and the API
+  pages without writing them anywhere (a copy left in ``notes/`` by ``python -m smln_site.pages`` is replaced).
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from smln_site import pages  # noqa: E402
+
+API_SECTION = "API 参考"
+
+
+def on_config(config):
+    for k, entry in enumerate(config["nav"] or []):
+        if isinstance(entry, dict) and API_SECTION in entry:
+            config["nav"][k] = {API_SECTION: pages.api_nav(ROOT)}
+            return config
+    raise PluginError(f"mkdocs.yml: nav 里没有 “{API_SECTION}” 一节,API 页面无处可放")
 
 
 def on_pre_build(config) -> None:

@@ -491,7 +491,34 @@ def build(notes: list[Note], root: Path) -> tuple[dict[str, Output], list[Tangle
             else:
                 first_def.setdefault(name, (src[0], src[1], block))
         outputs[target] = out
+    errors += _check_package_all(outputs, blocks)
     return outputs, errors
+
+
+def _check_package_all(outputs: dict[str, Output], blocks: dict[str, list[Fence]]) -> list[TangleError]:
+    """Each package's ``__all__`` names exactly its modules: the notes declare the modules (their code-block titles),
+    so a module added or removed in a note and forgotten in ``__all__`` is refused here, at the ``__all__`` line."""
+    errors = []
+    for init, out in outputs.items():
+        if not init.endswith("/__init__.py"):
+            continue
+        package = init.removesuffix("__init__.py")
+        modules = {t[len(package) : -3] for t in outputs if t.startswith(package) and t != init and t.endswith(".py")
+                   and "/" not in t[len(package) :]}
+        for node in ast.parse(out.text).body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+                try:
+                    listed = set(ast.literal_eval(node.value))
+                except ValueError:
+                    continue
+                if listed != modules:
+                    src = out.origin[node.lineno - 1] or (blocks[init][0].note, blocks[init][0].start)
+                    missing, extra = sorted(modules - listed), sorted(listed - modules)
+                    errors.append(TangleError(f"{src[0]}:{src[1]}: {init} 的 __all__ 应列出笔记生成的每个模块:"
+                                              + (f"缺 {missing}" if missing else "")
+                                              + (";" if missing and extra else "")
+                                              + (f"多了 {extra}(没有笔记生成它)" if extra else "")))
+    return errors
 
 
 def _block_of(fences: list[Fence], src: tuple[str, int] | None) -> int:

@@ -14,7 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from litnotes import fidelity, tangle
+from litnotes import catalog, fidelity, tangle
 from litnotes.markup import HEADING_RE
 from smln_site.index import build_index
 
@@ -219,9 +219,44 @@ def _misses(rows: list[dict]) -> list[str]:
     return out
 
 
+def _slug(text: str) -> str:
+    from pymdownx.slugs import slugify
+
+    return slugify(case="lower")(text.strip(), "-")
+
+
+def api_pages(root: Path) -> dict[str, str]:
+    """API 参考: one page per module (mkdocstrings renders ``::: smln.<module>``) and an index of them, both derived
+    from the notes by ``litnotes.catalog`` (a module added in a note gets its page with no list to edit)."""
+    mods = catalog.modules(root)
+    lines = [
+        "# API 参考",
+        "",
+        "`smln` 的每个模块对应笔记的一节。这些页面由 mkdocstrings 从代码的文档字符串生成;代码本身由",
+        "`tangle.py` 从笔记生成,所以每个函数的文档都链接回定义它的笔记段落。这张表也是从笔记生成的:",
+        "模块属于它的第一个代码块所在的那一节,说明是模块文档字符串的第一行。",
+        "",
+        "| 模块 | 内容 | 笔记 |",
+        "| --- | --- | --- |",
+    ]
+    pages = {}
+    for m in mods:
+        doc = m.note.removeprefix("notes/")
+        summary = m.summary.replace("``", "`").replace("|", "\\|")
+        section = m.section.replace("|", "\\|") or doc
+        lines.append(f"| [{m.qualname}]({m.name}.md) | {summary} | [{section}](../{doc}#{_slug(m.section)}) |")
+        pages[f"api/{m.name}.md"] = f"::: {m.qualname}\n"
+    return {"api/index.md": "\n".join(lines) + "\n", **pages}
+
+
+def api_nav(root: Path) -> list:
+    """The API section of the site's navigation, in the order the notes introduce the modules."""
+    return ["api/index.md", *({m.qualname: f"api/{m.name}.md"} for m in catalog.modules(root))]
+
+
 def generated(root: Path) -> dict[str, str]:
     """Every generated page: its path under notes/ and its Markdown."""
-    return {name: globals()[fn](root) for name, fn in PAGES.items()}
+    return {**{name: globals()[fn](root) for name, fn in PAGES.items()}, **api_pages(root)}
 
 
 def tangle_quietly(root: Path) -> tuple[int, str]:
@@ -242,6 +277,7 @@ def prebuild(root: Path) -> int:
         path = root / "notes" / name
         text = f"{tangle.GENERATED_PAGE}\n{text}"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     return 0
 

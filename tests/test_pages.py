@@ -32,3 +32,24 @@ def test_generated_pages_are_marked_so_tangle_skips_them(tmp_path):
         text = (repo / "notes" / name).read_text(encoding="utf-8")
         assert text.startswith(tangle.GENERATED_PAGE)
     assert [p.relative_to(repo) for p in tangle.note_paths(repo)] == before
+
+
+def test_api_pages_and_navigation_follow_the_notes(tmp_path):
+    """A module added in a note gets its API page, its row in the API index and its place in the navigation: there is
+    no list of modules to edit by hand."""
+    from tests.repo import copy_repo
+
+    repo = copy_repo(tmp_path)
+    generated = pages.api_pages(repo)
+    assert set(generated) == {"api/index.md", *(f"api/{p.stem}.md" for p in (repo / "smln").glob("*.py")
+                                                 if p.stem != "__init__")}
+    assert generated["api/optim.md"].strip() == "::: smln.optim"
+    note = repo / "notes" / "07-logistic-regression.md"
+    note.write_text(note.read_text(encoding="utf-8") + '\n## 附录\n\n```python title="smln/extra.py"\n'
+                    '"""一个新模块:由笔记声明。"""\n```\n', encoding="utf-8")
+    generated = pages.api_pages(repo)
+    assert generated["api/extra.md"].strip() == "::: smln.extra"
+    row = next(line for line in generated["api/index.md"].splitlines() if "[smln.extra]" in line)
+    assert "一个新模块:由笔记声明" in row and "07-logistic-regression.md#附录" in row
+    assert pages.api_nav(repo)[-4:] == [{"smln.extra": "api/extra.md"}, {"smln.validation": "api/validation.md"},
+                                        {"smln.base": "api/base.md"}, {"smln.plotting": "api/plotting.md"}]

@@ -134,6 +134,32 @@ def test_sub_package_gets_its_init_from_the_notes(repo):
     assert (r / "smln/sub/__init__.py").is_file() and (r / "smln/sub/m.py").is_file()
 
 
+def test_the_packages_all_must_name_the_modules_the_notes_declare(repo):
+    """The notes declare the modules (code-block titles); __all__ is checked against them at its own line."""
+    init = block("smln/__init__.py", '"""包。"""\n\n__all__ = ["a", "gone"]')
+    r = repo({"index.md": f"# 首页\n\n{init}", "a.md": block("smln/a.py", "x = 1") + block("smln/b.py", "y = 2")},
+             init=False)
+    code, _, err = run(r)
+    assert code == 1 and not (r / "smln").exists()
+    assert err.startswith("notes/index.md:6: smln/__init__.py 的 __all__") and "['b']" in err and "['gone']" in err
+    fixed = init.replace('"gone"', '"b"')
+    (r / "notes/index.md").write_text(f"# 首页\n\n{fixed}", encoding="utf-8")
+    assert run(r)[0] == 0
+
+
+def test_the_module_map_is_read_from_the_notes():
+    """litnotes.catalog: every module of smln/ once, with the note and section of its first block and a summary."""
+    from litnotes import catalog
+
+    mods = catalog.modules(ROOT)
+    names = [m.name for m in mods]
+    assert sorted(names) == sorted(p.stem for p in (ROOT / "smln").glob("*.py") if p.stem != "__init__")
+    optim = next(m for m in mods if m.name == "optim")
+    lines = (ROOT / optim.note).read_text(encoding="utf-8").splitlines()
+    assert 'title="smln/optim.py"' in lines[optim.line - 1] and optim.summary and optim.section
+    assert names.index("activations") < names.index("optim") < names.index("logistic") < names.index("validation")
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Refusals: exit 1, message at the note's line, nothing written
 
