@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from smln import batchnorm, glove, gru, lstm, optim, rnn, word2vec  # noqa: E402
+from smln import batchnorm, glove, gru, losses, lstm, optim, sequence, word2vec  # noqa: E402
 from smln.embeddings import Vocabulary, spearman, tokenize  # noqa: E402
 
 
@@ -196,7 +196,7 @@ def case_recurrent(quick: bool) -> list[Row]:
 
         def smln_step(params=params, forward=forward, backward=backward, options=options):
             A, cache = forward(X, None, params, **options)
-            return A, backward(rnn.time_major(dA), cache)
+            return A, backward(sequence.time_major(dA), cache)
 
         t_smln = median_time(smln_step, repeat)
         label = f"{kind.upper()} forward + BPTT vs torch.nn.{kind.upper()}"
@@ -216,8 +216,8 @@ def case_recurrent(quick: bool) -> list[Row]:
 
         out = torch_step()
         A, (dX, _) = smln_step()
-        if not (np.allclose(out.detach().numpy().transpose(2, 1, 0), rnn.batch_major(A), atol=1e-10)
-                and np.allclose(x.grad.numpy().transpose(2, 1, 0), rnn.batch_major(dX), atol=1e-10)):
+        if not (np.allclose(out.detach().numpy().transpose(2, 1, 0), sequence.batch_major(A), atol=1e-10)
+                and np.allclose(x.grad.numpy().transpose(2, 1, 0), sequence.batch_major(dX), atol=1e-10)):
             raise AssertionError(f"{kind}: smln and torch disagree on the same weights")
         rows.append(Row("recurrent", label, t_smln, median_time(torch_step, repeat), 1.5,
                         "outputs and input gradients checked equal"))
@@ -395,7 +395,7 @@ def case_seq2seq(quick: bool) -> list[Row]:
 
     def smln_step():
         Z, cache = seq2seq_forward(X, Y_in, params)
-        L, dZ = rnn.cross_entropy(Z, Y)
+        L, dZ = losses.cross_entropy(Z, Y)
         return L, seq2seq_backward(dZ, cache)
 
     t_smln = median_time(smln_step, repeat)

@@ -23,10 +23,12 @@ from smln import (
     gru,
     init,
     logistic,
+    losses,
     lstm,
     optim,
     rnn,
     seq2seq,
+    sequence,
     tuning,
     validation,
     word2vec,
@@ -40,7 +42,7 @@ RNG = np.random.default_rng(0)
 # ── 1. gradient clipping ──────────────────────────────────────────────────────────────────────────────────────────────
 def test_clipping_scales_integer_and_boolean_gradients():
     for g in (np.array([10, 10]), np.array([True, True])):
-        clipped = rnn.clip_gradients({"W": g}, 1.0)["W"]
+        clipped = sequence.clip_gradients({"W": g}, 1.0)["W"]
         assert clipped.dtype == np.float64
         np.testing.assert_allclose(clipped, np.full(2, 1 / math.sqrt(2)))
 
@@ -48,8 +50,8 @@ def test_clipping_scales_integer_and_boolean_gradients():
 @pytest.mark.parametrize("dtype, value", [(np.float16, 300.0), (np.float32, 1e20), (np.float64, 1e200)])
 def test_large_finite_gradients_are_clipped_not_called_infinite(dtype, value):
     g = np.array([value, value], dtype=dtype)
-    assert rnn.global_norm({"W": g}) == pytest.approx(float(g[0]) * math.sqrt(2), rel=1e-12)
-    clipped = rnn.clip_gradients({"W": g}, 1.0)["W"]
+    assert sequence.global_norm({"W": g}) == pytest.approx(float(g[0]) * math.sqrt(2), rel=1e-12)
+    clipped = sequence.clip_gradients({"W": g}, 1.0)["W"]
     assert clipped.dtype == dtype
     np.testing.assert_allclose(clipped.astype(np.float64), np.full(2, 1 / math.sqrt(2)), rtol=2 * np.finfo(dtype).eps)
 
@@ -59,16 +61,16 @@ def test_large_finite_gradients_are_clipped_not_called_infinite(dtype, value):
     st.floats(1e-3, 10))
 @settings(max_examples=200)
 def test_the_clipped_norm_never_exceeds_max_norm(g, max_norm):
-    assert rnn.global_norm(rnn.clip_gradients({"W": g}, max_norm)) <= max_norm
+    assert sequence.global_norm(sequence.clip_gradients({"W": g}, max_norm)) <= max_norm
 
 
 def test_clipping_refuses_what_has_no_norm():
     with raises_for(ValueError, "grads"):
-        rnn.clip_gradients({"W": np.array([1.0, np.inf])}, 1.0)
+        sequence.clip_gradients({"W": np.array([1.0, np.inf])}, 1.0)
     with raises_for(TypeError, "grads"):
-        rnn.clip_gradients([np.ones(2)], 1.0)
+        sequence.clip_gradients([np.ones(2)], 1.0)
     with raises_for(TypeError, "grads['W']"):
-        rnn.clip_gradients({"W": np.array(["a"])}, 1.0)
+        sequence.clip_gradients({"W": np.array(["a"])}, 1.0)
 
 
 # ── 6. non-finite input to the recurrent models ───────────────────────────────────────────────────────────────────────
@@ -286,8 +288,8 @@ def test_a_numpy_integer_is_a_length():
     (lambda: deep_rnn.init_deep_rnn_params(2, [4], 3, RNG, cell="lstm", simplified=True), TypeError, "simplified", ()),
     (lambda: elmo.char_table(["ab"], chars=list("ab")), TypeError, "chars", ()),
     (lambda: elmo.char_table("ab", chars={"a": 4}), TypeError, "words", ()),
-    (lambda: rnn.cross_entropy(np.zeros((2, 1, 1)), np.array([[[-1.0]], [[2.0]]])), ValueError, "Y", ("(0, 0)",)),
-    (lambda: rnn.cross_entropy(np.zeros((2, 1, 1)), np.array([[[1.0]], [[1.0]]])), ValueError, "Y", ()),
+    (lambda: losses.cross_entropy(np.zeros((2, 1, 1)), np.array([[[-1.0]], [[2.0]]])), ValueError, "Y", ("(0, 0)",)),
+    (lambda: losses.cross_entropy(np.zeros((2, 1, 1)), np.array([[[1.0]], [[1.0]]])), ValueError, "Y", ()),
 ])
 def test_clear_errors_instead_of_obscure_ones(call, error, argument, shows):
     with raises_for(error, argument, *shows):
@@ -304,7 +306,7 @@ def test_cross_entropy_takes_soft_and_masked_targets():
     Y = np.zeros((3, 2, 2))
     Y[:, 0, 0] = 1 / 3  # a distribution
     Y[1, 1, 0] = 1  # one-hot; (0, 1) and (1, 1) are padding
-    L, _ = rnn.cross_entropy(Z, Y)
+    L, _ = losses.cross_entropy(Z, Y)
     log_p = Z - np.log(np.exp(Z).sum(axis=0))
     assert L == pytest.approx(-(log_p[:, 0, 0].mean() + log_p[1, 1, 0]) / 2)
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from smln import elmo
 from smln.lstm import lstm_layer_forward
-from smln.rnn import batch_major
+from smln.sequence import batch_major
 from smln.validation import NotFittedError
 from tests import errata
 from tests.errors import raises_as, raises_for

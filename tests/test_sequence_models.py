@@ -17,8 +17,9 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smln import activations, charlm, deep_rnn, gru, lstm, rnn
+from smln import activations, charlm, deep_rnn, gru, losses, lstm, rnn, sequence
 from smln.cells import get_cell
+from smln.embeddings import one_hot
 from smln.optim import Adam
 from tests.errors import raises_for
 from tests.numeric import central_difference
@@ -247,7 +248,7 @@ def test_forward_and_loss_equal_the_sympy_evaluation_of_the_note(cell, n_x, n_a,
         np.testing.assert_allclose(A[:, 0, t], np.asarray(out_a(s, X[:, 0, t], theta), dtype=float).ravel(),
                                    rtol=1e-12, atol=1e-12)
         s = np.asarray(step(s, X[:, 0, t], theta), dtype=float).ravel()
-    L, _ = rnn.cross_entropy(caches["Z"], Y)
+    L, _ = losses.cross_entropy(caches["Z"], Y)
     np.testing.assert_allclose(L, oracle_loss_and_grads(cell, X, states, params, Y)[0], rtol=1e-12)
     np.testing.assert_allclose(Y_hat.sum(axis=0), 1.0, rtol=1e-12)
 
@@ -264,7 +265,7 @@ def test_every_backward_pass_equals_the_sympy_derived_gradient(cell, n_x, n_a, T
     _, expected = oracle_loss_and_grads(cell, X, states, params, Y)
     _, bwd, *_ = CELLS[cell]
     _, _, caches = run(cell, X, states, params)
-    grads = bwd(rnn.cross_entropy(caches["Z"], Y)[1], caches)
+    grads = bwd(losses.cross_entropy(caches["Z"], Y)[1], caches)
     assert set(grads) == set(expected)
     for k in expected:
         np.testing.assert_allclose(grads[k], expected[k], rtol=1e-9, atol=1e-12, err_msg=f"{cell}: d{k}")
@@ -279,7 +280,7 @@ def test_the_bptt_formulas_are_the_ones_the_rnn_uses():
 
 def _numeric_grads(cell, X, states, params, Y):
     def loss():
-        return rnn.cross_entropy(run(cell, X, states, params)[2]["Z"], Y)[0]
+        return losses.cross_entropy(run(cell, X, states, params)[2]["Z"], Y)[0]
 
     return {k: central_difference(loss, P) for store in (params, states) for k, P in store.items()}
 
@@ -293,7 +294,7 @@ def test_backward_matches_central_differences_on_larger_shapes(cell, n_x, n_a, n
     X = rng.standard_normal((n_x, m, T))
     Y = np.eye(n_y)[rng.integers(0, n_y, (m, T))].transpose(2, 0, 1)
     _, bwd, *_ = CELLS[cell]
-    grads = bwd(rnn.cross_entropy(run(cell, X, states, params)[2]["Z"], Y)[1], run(cell, X, states, params)[2])
+    grads = bwd(losses.cross_entropy(run(cell, X, states, params)[2]["Z"], Y)[1], run(cell, X, states, params)[2])
     numeric = _numeric_grads(cell, X, states, params, Y)
     for k, num in numeric.items():
         np.testing.assert_allclose(grads[k], num, rtol=1e-5, atol=1e-7, err_msg=f"{cell}: d{k}")
@@ -320,7 +321,7 @@ def test_deep_rnn_backward_equals_the_sympy_derived_gradient(cell):
     a0 = [states[f"{names[0]}[{l}]"] for l in (1, 2)]
     c0 = [states[f"c0[{l}]"] for l in (1, 2)] if cell == "lstm" else None
     _, _, caches = deep_rnn.deep_rnn_forward(X, a0, params, cell=cell, c0=c0)
-    loss, dZ = rnn.cross_entropy(caches["Z"], Y)
+    loss, dZ = losses.cross_entropy(caches["Z"], Y)
     assert loss == pytest.approx(L, rel=1e-12)
     grads = deep_rnn.deep_rnn_backward(dZ, caches)
     assert set(grads) == set(expected)
@@ -337,10 +338,10 @@ def test_deep_rnn_backward_matches_central_differences(cell):
     a0 = [0.3 * rng.standard_normal((3, 2)), 0.3 * rng.standard_normal((2, 2))]
 
     def loss():
-        return rnn.cross_entropy(deep_rnn.deep_rnn_forward(X, a0, params, cell=cell)[2]["Z"], Y)[0]
+        return losses.cross_entropy(deep_rnn.deep_rnn_forward(X, a0, params, cell=cell)[2]["Z"], Y)[0]
 
     caches = deep_rnn.deep_rnn_forward(X, a0, params, cell=cell)[2]
-    grads = deep_rnn.deep_rnn_backward(rnn.cross_entropy(caches["Z"], Y)[1], caches)
+    grads = deep_rnn.deep_rnn_backward(losses.cross_entropy(caches["Z"], Y)[1], caches)
     for k, P in [*params.items(), ("a0[1]", a0[0]), ("a0[2]", a0[1])]:
         key = ("c0" + k[2:] if cell == "gru" else k) if k.startswith("a0[") else k
         np.testing.assert_allclose(grads[key], central_difference(loss, P), rtol=1e-5, atol=1e-8, err_msg=key)
@@ -358,7 +359,7 @@ def test_in_place_sigmoid_is_the_note_identity_and_never_overflows(z):
     assert sympy.simplify((identity.expr - 1 / (1 + sympy.exp(-zz))).rewrite(sympy.exp)) == 0
     arr = np.array(z)
     with np.errstate(over="raise", divide="raise", invalid="raise"):
-        got = rnn.sigmoid_(arr.copy())
+        got = sequence.sigmoid_(arr.copy())
     # 1 + tanh(z/2) cancels for z ≪ 0: the error is absolute, at the level of the machine epsilon (as the note says)
     np.testing.assert_allclose(got, activations.sigmoid(arr), rtol=0, atol=2.3e-16)
     assert ((0 <= got) & (got <= 1)).all()
@@ -444,8 +445,8 @@ def test_a_deep_rnn_of_one_layer_is_the_single_layer_rnn(cell):
     np.testing.assert_array_equal(stacked[0], single[0])
     np.testing.assert_array_equal(stacked[1], single[1])
     Y = np.eye(5)[rng.integers(0, 5, (2, 4))].transpose(2, 0, 1)
-    g1 = CELLS[cell][1](rnn.cross_entropy(single[2]["Z"], Y)[1], single[2])
-    g2 = deep_rnn.deep_rnn_backward(rnn.cross_entropy(stacked[2]["Z"], Y)[1], stacked[2])
+    g1 = CELLS[cell][1](losses.cross_entropy(single[2]["Z"], Y)[1], single[2])
+    g2 = deep_rnn.deep_rnn_backward(losses.cross_entropy(stacked[2]["Z"], Y)[1], stacked[2])
     for k, v in g1.items():
         key = f"{k}[1]" if k in ("a0", "c0") else (k if k in ("Wya", "Wy", "by") else f"{k}1")
         np.testing.assert_array_equal(g2[key], v)
@@ -457,8 +458,8 @@ def test_a_deep_rnn_feeds_each_layer_the_layer_below():
     X = rng.standard_normal((3, 2, 4))
     A, _, caches = deep_rnn.deep_rnn_forward(X, None, params)
     A1, _ = rnn.rnn_layer_forward(X, None, {k: params[f"{k}1"] for k in rnn.RNN_KEYS})
-    A2, _ = rnn.rnn_layer_forward(rnn.batch_major(A1), None, {k: params[f"{k}2"] for k in rnn.RNN_KEYS})
-    np.testing.assert_array_equal(A, rnn.batch_major(A2))
+    A2, _ = rnn.rnn_layer_forward(sequence.batch_major(A1), None, {k: params[f"{k}2"] for k in rnn.RNN_KEYS})
+    np.testing.assert_array_equal(A, sequence.batch_major(A2))
     assert A.shape == (2, 2, 4)
 
 
@@ -516,23 +517,23 @@ def test_clipping_bounds_the_global_norm_and_keeps_the_direction(data, theta, bi
     grads = {f"g{i}": big * rng.standard_normal(tuple(rng.integers(1, 4, size=2))) for i in range(n)}
     before = {k: v.copy() for k, v in grads.items()}
     norm = np.sqrt(sum((v**2).sum() for v in grads.values()))
-    assert rnn.global_norm(grads) == pytest.approx(norm, rel=1e-12)
-    clipped = rnn.clip_gradients(grads, theta)
-    assert rnn.global_norm(clipped) <= theta * (1 + 1e-12) or norm <= theta
+    assert sequence.global_norm(grads) == pytest.approx(norm, rel=1e-12)
+    clipped = sequence.clip_gradients(grads, theta)
+    assert sequence.global_norm(clipped) <= theta * (1 + 1e-12) or norm <= theta
     flat, flat_c = (np.concatenate([d[k].ravel() for k in sorted(d)]) for d in (grads, clipped))
     if norm <= theta:
         np.testing.assert_array_equal(flat_c, flat)  # unchanged under the threshold
     else:
-        assert rnn.global_norm(clipped) == pytest.approx(theta, rel=1e-12)
+        assert sequence.global_norm(clipped) == pytest.approx(theta, rel=1e-12)
         np.testing.assert_allclose(flat_c, flat * theta / norm, rtol=1e-12)  # the same direction
     for k in grads:
         np.testing.assert_array_equal(grads[k], before[k])  # the input is not touched
 
 
 def test_clipping_keeps_float32():
-    clipped = rnn.clip_gradients({"W": np.full((2, 2), 10.0, dtype=np.float32)}, 1.0)
+    clipped = sequence.clip_gradients({"W": np.full((2, 2), 10.0, dtype=np.float32)}, 1.0)
     assert clipped["W"].dtype == np.float32
-    assert rnn.global_norm(clipped) == pytest.approx(1.0, rel=1e-6)
+    assert sequence.global_norm(clipped) == pytest.approx(1.0, rel=1e-6)
 
 
 @pytest.mark.formula("rnn-train-example")
@@ -552,7 +553,7 @@ def test_cross_entropy_is_stable_and_matches_the_probabilities():
     Z = np.array([[[1000.0, -1000.0]], [[0.0, 0.0]]])  # (n_y=2, m=1, T=2)
     Y = np.array([[[0.0, 1.0]], [[1.0, 0.0]]])
     with np.errstate(over="raise", divide="raise", invalid="raise"):  # e^{−2000} may underflow to 0: that is exact
-        L, dZ = rnn.cross_entropy(Z, Y)
+        L, dZ = losses.cross_entropy(Z, Y)
     assert L == 2000.0  # step 1: z = (1000, 0), y = 2: −log ŷ_2 = 1000; step 2: z = (−1000, 0), y = 1: 1000
     np.testing.assert_array_equal(dZ[:, 0, 0], [1.0, -1.0])  # ŷ − y with ŷ = (1, e^{−1000})
     np.testing.assert_array_equal(dZ[:, 0, 1], [-1.0, 1.0])
@@ -595,7 +596,7 @@ def test_float32_in_float32_out(cell):
     states = {k: v.astype(np.float32) for k, v in states.items()}
     A, Y_hat, caches = run(cell, rng.standard_normal((2, 2, 3)).astype(np.float32), states, params)
     assert A.dtype == Y_hat.dtype == np.float32
-    grads = CELLS[cell][1](rnn.cross_entropy(caches["Z"], np.ones((4, 2, 3), dtype=np.float32) / 4)[1], caches)
+    grads = CELLS[cell][1](losses.cross_entropy(caches["Z"], np.ones((4, 2, 3), dtype=np.float32) / 4)[1], caches)
     assert all(g.dtype == np.float32 for g in grads.values())
 
 
@@ -627,17 +628,17 @@ def test_bad_input_is_a_clear_error():
     with raises_for(ValueError, 'dA', '(3, 5, 3)'):
         rnn.rnn_backward(np.zeros((4, 5, 3)), caches, dA=np.zeros((3, 5, 2)))
     with raises_for(ValueError, 'Y'):
-        rnn.cross_entropy(np.zeros((4, 5, 3)), np.zeros((4, 5, 2)))
+        losses.cross_entropy(np.zeros((4, 5, 3)), np.zeros((4, 5, 2)))
     with pytest.raises(ValueError, match="simplified=True 与 reset_after=True"):
         gru.gru_forward(X, None, gru.init_gru_params(2, 3, 4, rng, simplified=True), simplified=True, reset_after=True)
     with raises_for(ValueError, 'method'):
         rnn.init_rnn_params(2, 3, 4, rng, method="orthogonal")
     with pytest.raises(ValueError, match="max_norm"):
-        rnn.clip_gradients({"W": np.ones(2)}, 0.0)
+        sequence.clip_gradients({"W": np.ones(2)}, 0.0)
     with pytest.raises(ValueError, match="全局范数为"):
-        rnn.clip_gradients({"W": np.array([1.0, np.nan])}, 1.0)
+        sequence.clip_gradients({"W": np.array([1.0, np.nan])}, 1.0)
     with raises_for(TypeError, 'grads'):
-        rnn.global_norm({})
+        sequence.global_norm({})
 
 
 def test_bad_deep_rnn_input_is_a_clear_error():
@@ -712,7 +713,7 @@ def test_gradient_through_time_equals_the_jacobian_product():
     text = "abcbacab"
     norms = charlm.gradient_through_time("rnn", params, chars, text)
     ids = charlm.encode(text, chars)
-    X = charlm.one_hot(ids[None, :-1], 3)
+    X = one_hot(ids[None, :-1], 3)
     T = X.shape[2]
     A, Y_hat, _ = rnn.rnn_forward(X, None, params)
     da_T = params["Wya"].T @ (Y_hat[:, :, -1] - np.eye(3)[[ids[-1]]].T)  # ∂L⟨T⟩/∂a⟨T⟩
@@ -782,8 +783,8 @@ def test_the_adam_and_clipping_loop_of_the_note_runs_in_float32():
     params = {k: v.astype(np.float32) for k, v in rnn.init_rnn_params(3, 4, 3, rng).items()}
     X = np.eye(3, dtype=np.float32)[rng.integers(0, 3, (2, 5))].transpose(2, 0, 1)
     _, _, caches = rnn.rnn_forward(X, None, params)
-    grads = rnn.rnn_backward(rnn.cross_entropy(caches["Z"], X)[1], caches)
-    Adam(0.01).step(params, rnn.clip_gradients({k: grads[k] for k in params}, 1.0))
+    grads = rnn.rnn_backward(losses.cross_entropy(caches["Z"], X)[1], caches)
+    Adam(0.01).step(params, sequence.clip_gradients({k: grads[k] for k in params}, 1.0))
     assert all(v.dtype == np.float32 for v in params.values())
 
 
@@ -809,10 +810,10 @@ def test_extra_upstream_gradient_on_the_activations_is_added(cell):
 
     def loss():
         A, _, caches = run(cell, X, states, params)
-        return rnn.cross_entropy(caches["Z"], Y)[0] + float(np.sum(G * A))
+        return losses.cross_entropy(caches["Z"], Y)[0] + float(np.sum(G * A))
 
     A, _, caches = run(cell, X, states, params)
-    grads = CELLS[cell][1](rnn.cross_entropy(caches["Z"], Y)[1], caches, dA=G)
+    grads = CELLS[cell][1](losses.cross_entropy(caches["Z"], Y)[1], caches, dA=G)
     for k, P in params.items():
         np.testing.assert_allclose(grads[k], central_difference(loss, P), rtol=1e-5, atol=1e-8, err_msg=k)
 

@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smln import beam, bleu, dates, seq2seq
+from smln.losses import cross_entropy
 from smln.lstm import lstm_layer_forward
-from smln.rnn import cross_entropy
 from smln.validation import NotFittedError
 from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference

@@ -16,7 +16,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smln import embeddings, glove, word2vec
+from smln import embeddings, glove, losses, word2vec
 from smln.embeddings import UNK, Vocabulary, WordVectors, embed, one_hot, tokenize
 from tests import errata
 from tests.errors import raises_for
@@ -142,7 +142,7 @@ def test_neural_lm_gradients_equal_sympy():
     values = {name: rng.standard_normal(M.shape) for name, M in P.items()}
     subs = {P[name][idx]: values[name][idx] for name in P for idx in np.ndindex(P[name].shape)}
     Z, cache = word2vec.nlm_forward(values, context)
-    loss, dZ = word2vec.softmax_cross_entropy(Z, targets)
+    loss, dZ = losses.softmax_cross_entropy(Z, targets)
     assert loss == pytest.approx(float(L.subs(subs)), rel=1e-12)
     grads = word2vec.nlm_backward(dZ, cache)
     for name, M in P.items():
@@ -160,10 +160,10 @@ def test_neural_lm_gradients_match_central_differences(V, d, n, n_h, m, seed):
     context, targets = rng.integers(0, V, (n, m)), rng.integers(0, V, m)
 
     def loss():
-        return word2vec.softmax_cross_entropy(word2vec.nlm_forward(params, context)[0], targets)[0]
+        return losses.softmax_cross_entropy(word2vec.nlm_forward(params, context)[0], targets)[0]
 
     Z, cache = word2vec.nlm_forward(params, context)
-    grads = word2vec.nlm_backward(word2vec.softmax_cross_entropy(Z, targets)[1], cache)
+    grads = word2vec.nlm_backward(losses.softmax_cross_entropy(Z, targets)[1], cache)
     for name, value in params.items():
         np.testing.assert_allclose(grads[name], central_difference(loss, value), rtol=1e-5, atol=1e-8, err_msg=name)
 
@@ -614,7 +614,7 @@ def test_rare_words_take_no_part_in_training():
 
 def test_word2vec_module_edges():
     with np.errstate(over="raise", invalid="raise"):
-        L, dZ = word2vec.softmax_cross_entropy(np.array([[900.0], [0.0]]), np.array([1]))
+        L, dZ = losses.softmax_cross_entropy(np.array([[900.0], [0.0]]), np.array([1]))
     assert L == pytest.approx(900.0) and dZ[:, 0] == pytest.approx([1.0, -1.0])
     params = word2vec.init_nlm_params(5, 2, 2, 3, np.random.default_rng(0))
     for bad in (np.array([0, 1]), np.array([[0.0], [1.0]])):
@@ -641,7 +641,7 @@ def test_initialisations_and_the_neural_lm_reported_loss():
     model = word2vec.NeuralLM(d=3, n=2, n_h=4, epochs=1, alpha=1e-12, batch_size=7, rng=1,
                               progress=False).fit(tokens)  # a step of 1e-12: the loss of the start
     context, targets = word2vec.context_windows(model.vocab_.encode(tokens), 2)
-    expected = word2vec.softmax_cross_entropy(word2vec.nlm_forward(model.params_, context)[0], targets)[0]
+    expected = losses.softmax_cross_entropy(word2vec.nlm_forward(model.params_, context)[0], targets)[0]
     assert model.history_ == [pytest.approx(expected, rel=1e-9)]  # the mean over every sample, in batches of 7
     assert model.score(tokens) == pytest.approx(-expected, rel=1e-9)  # score is minus that, in batches of 7 too
     rare = word2vec.NeuralLM(d=3, n=2, n_h=4, epochs=1, min_count=21, rng=1, progress=False).fit(tokens + ["5"])
