@@ -330,7 +330,7 @@ def test_bilm_trains_for_epochs_unless_max_steps_stops_it_first():
 
 def test_bilm_training_and_defaults(small_bilm):
     assert len(small_bilm.history_) == 30 and np.mean(small_bilm.history_[-5:]) < np.mean(small_bilm.history_[:5])
-    assert small_bilm.params_["proj.W"].shape == (8, 8) and small_bilm.params_["soft.W"].shape[1] == 8
+    assert small_bilm.params_["proj.W"].shape == (8, 8) and small_bilm.params_["Wy"].shape[1] == 8
     defaults = {k: p.default for k, p in inspect.signature(elmo.BiLM).parameters.items()}
     assert defaults == {"d": 64, "d_c": 16, "filters": ((1, 32), (2, 32), (3, 64), (4, 64)), "N": 20, "batch_size": 32,
                         "epochs": 10, "max_steps": None, "alpha": 0.005, "max_norm": 5.0, "min_count": 5, "rng": None,

@@ -147,7 +147,7 @@ def compiled_deep(cell, n_x, n_a1, n_a2):
     r2 = rename([*s2, *(v for M in P2.values() for v in M)], 2)
     a1 = a1.xreplace(r1)
     r2 |= {x2[i]: a1[i] for i in range(n_a1)}
-    P = {f"{k}1": M.xreplace(r1) for k, M in P1.items()} | {f"{k}2": M.xreplace(r2) for k, M in P2.items()}
+    P = {f"l1.{k}": M.xreplace(r1) for k, M in P1.items()} | {f"l2.{k}": M.xreplace(r2) for k, M in P2.items()}
     return _compile(s1.xreplace(r1).col_join(s2.xreplace(r2)), x, P,
                     new1.xreplace(r1).col_join(new2.xreplace(r2)), a2.xreplace(r2))
 
@@ -180,7 +180,7 @@ def oracle_loss_and_grads(cell, X, states, params, Y):
     names = CELLS[cell][5]
     n_a = states[names[0]].shape[0]
     L, grads, g = chain(compiled_cell(cell, X.shape[0], n_a), np.concatenate([states[n][:, 0] for n in names]), X,
-                        params, Y, "Wya" if cell == "rnn" else "Wy")
+                        params, Y, "Wy")
     for i, name in enumerate(names):
         grads[name] = g[i * n_a:(i + 1) * n_a, None]
     return L, grads
@@ -308,18 +308,18 @@ def test_deep_rnn_backward_equals_the_sympy_derived_gradient(cell):
     params = deep_rnn.init_deep_rnn_params(n_x, list(sizes), n_y, rng, cell=cell)
     params = {k: v + 0.5 * rng.standard_normal(v.shape) for k, v in params.items()}
     names = {"rnn": ("a0",), "gru": ("c0",), "lstm": ("a0", "c0")}[cell]
-    states = {f"{n}[{l}]": 0.5 * rng.standard_normal((sizes[l - 1], 1)) for l in (1, 2) for n in names}
+    states = {f"l{l}.{n}": 0.5 * rng.standard_normal((sizes[l - 1], 1)) for l in (1, 2) for n in names}
     X = rng.standard_normal((n_x, 1, T))
     Y = np.eye(n_y)[rng.integers(0, n_y, (1, T))].transpose(2, 0, 1)
-    s0 = np.concatenate([states[f"{n}[{l}]"][:, 0] for l in (1, 2) for n in names])
-    L, expected, g = chain(compiled_deep(cell, n_x, *sizes), s0, X, params, Y, "Wya" if cell == "rnn" else "Wy")
+    s0 = np.concatenate([states[f"l{l}.{n}"][:, 0] for l in (1, 2) for n in names])
+    L, expected, g = chain(compiled_deep(cell, n_x, *sizes), s0, X, params, Y, "Wy")
     k = 0
     for l in (1, 2):
         for n in names:
-            expected[f"{n}[{l}]"] = g[k:k + sizes[l - 1], None]
+            expected[f"l{l}.{n}"] = g[k:k + sizes[l - 1], None]
             k += sizes[l - 1]
-    a0 = [states[f"{names[0]}[{l}]"] for l in (1, 2)]
-    c0 = [states[f"c0[{l}]"] for l in (1, 2)] if cell == "lstm" else None
+    a0 = [states[f"l{l}.{names[0]}"] for l in (1, 2)]
+    c0 = [states[f"l{l}.c0"] for l in (1, 2)] if cell == "lstm" else None
     _, _, caches = deep_rnn.deep_rnn_forward(X, a0, params, cell=cell, c0=c0)
     loss, dZ = losses.cross_entropy(caches["Z"], Y)
     assert loss == pytest.approx(L, rel=1e-12)
@@ -342,8 +342,8 @@ def test_deep_rnn_backward_matches_central_differences(cell):
 
     caches = deep_rnn.deep_rnn_forward(X, a0, params, cell=cell)[2]
     grads = deep_rnn.deep_rnn_backward(losses.cross_entropy(caches["Z"], Y)[1], caches)
-    for k, P in [*params.items(), ("a0[1]", a0[0]), ("a0[2]", a0[1])]:
-        key = ("c0" + k[2:] if cell == "gru" else k) if k.startswith("a0[") else k
+    for k, P in [*params.items(), ("l1.a0", a0[0]), ("l2.a0", a0[1])]:
+        key = k.replace("a0", "c0") if cell == "gru" and k.endswith(".a0") else k
         np.testing.assert_allclose(grads[key], central_difference(loss, P), rtol=1e-5, atol=1e-8, err_msg=key)
 
 
@@ -437,7 +437,7 @@ def test_a_deep_rnn_of_one_layer_is_the_single_layer_rnn(cell):
     assert_latex("deep-rnn-a", r"W_a^{[l]} [a^{[l]\langle t-1 \rangle}, a^{[l-1]\langle t \rangle}] + b_a^{[l]}")
     rng = np.random.default_rng(11)
     params, states = make(cell, 3, 4, 5, 2, rng)
-    deep = {(k if k in ("Wya", "Wy", "by") else f"{k}1"): v for k, v in params.items()}
+    deep = {(k if k in ("Wy", "by") else f"l1.{k}"): v for k, v in params.items()}
     X = rng.standard_normal((3, 2, 4))
     single = run(cell, X, states, params)
     stacked = deep_rnn.deep_rnn_forward(X, [states.get("a0", states.get("c0"))], deep, cell=cell,
@@ -448,7 +448,7 @@ def test_a_deep_rnn_of_one_layer_is_the_single_layer_rnn(cell):
     g1 = CELLS[cell][1](losses.cross_entropy(single[2]["Z"], Y)[1], single[2])
     g2 = deep_rnn.deep_rnn_backward(losses.cross_entropy(stacked[2]["Z"], Y)[1], stacked[2])
     for k, v in g1.items():
-        key = f"{k}[1]" if k in ("a0", "c0") else (k if k in ("Wya", "Wy", "by") else f"{k}1")
+        key = k if k in ("Wy", "by") else f"l1.{k}"
         np.testing.assert_array_equal(g2[key], v)
 
 
@@ -457,8 +457,8 @@ def test_a_deep_rnn_feeds_each_layer_the_layer_below():
     params = deep_rnn.init_deep_rnn_params(3, [4, 2], 5, rng)
     X = rng.standard_normal((3, 2, 4))
     A, _, caches = deep_rnn.deep_rnn_forward(X, None, params)
-    A1, _ = rnn.rnn_layer_forward(X, None, {k: params[f"{k}1"] for k in rnn.RNN_KEYS})
-    A2, _ = rnn.rnn_layer_forward(sequence.batch_major(A1), None, {k: params[f"{k}2"] for k in rnn.RNN_KEYS})
+    A1, _ = rnn.rnn_layer_forward(X, None, {k: params[f"l1.{k}"] for k in rnn.RNN_KEYS})
+    A2, _ = rnn.rnn_layer_forward(sequence.batch_major(A1), None, {k: params[f"l2.{k}"] for k in rnn.RNN_KEYS})
     np.testing.assert_array_equal(A, sequence.batch_major(A2))
     assert A.shape == (2, 2, 4)
 
@@ -585,7 +585,7 @@ def test_defaults_initial_states_are_zero_and_init_is_xavier():
     gp = gru.init_gru_params(2, 3, 2, rng)
     np.testing.assert_array_equal(gru.gru_forward(X, None, gp)[0], gru.gru_forward(X, zero, gp, simplified=False,
                                                                                     reset_after=False)[0])
-    assert deep_rnn.init_deep_rnn_params(2, [3], 2, rng)["Wax1"].std() == pytest.approx(np.sqrt(1 / 2), rel=0.9)
+    assert deep_rnn.init_deep_rnn_params(2, [3], 2, rng)["l1.Wax"].std() == pytest.approx(np.sqrt(1 / 2), rel=0.9)
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
@@ -649,8 +649,8 @@ def test_bad_deep_rnn_input_is_a_clear_error():
         deep_rnn.deep_rnn_forward(X, None, p, cell="transformer")
     with raises_for(ValueError, 'cell'):
         deep_rnn.init_deep_rnn_params(2, [3], 4, rng, cell="transformer")
-    with pytest.raises(ValueError, match="找不到第 1 层的参数 Wax1"):
-        deep_rnn.deep_rnn_forward(X, None, {"Wya": p["Wya"], "by": p["by"]})
+    with raises_for(ValueError, "params", "l1.Wax"):
+        deep_rnn.deep_rnn_forward(X, None, {"Wy": p["Wy"], "by": p["by"]})
     with raises_for(ValueError, 'a0'):
         deep_rnn.deep_rnn_forward(X, [None], p)
     with raises_for(ValueError, 'c0'):
@@ -659,8 +659,8 @@ def test_bad_deep_rnn_input_is_a_clear_error():
         deep_rnn.deep_rnn_forward(X, None, p, reset_after=True)
     with raises_for(ValueError, 'n_a'):
         deep_rnn.init_deep_rnn_params(2, [], 4, rng)
-    with pytest.raises(ValueError, match=r"缺少 \['ba2'\]"):
-        deep_rnn.deep_rnn_forward(X, None, {k: v for k, v in p.items() if k != "ba2"})
+    with pytest.raises(ValueError, match=r"缺少 \['l2.ba'\]"):
+        deep_rnn.deep_rnn_forward(X, None, {k: v for k, v in p.items() if k != "l2.ba"})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -702,7 +702,7 @@ def test_low_temperature_sampling_is_greedy():
     chars = list("ab")
     params = rnn.init_rnn_params(2, 3, 2, rng)
     params["by"][:] = [[2.0], [0.0]]  # 'a' is always the likeliest next character
-    params["Wya"][:] = 0.0
+    params["Wy"][:] = 0.0
     assert charlm.sample("rnn", params, chars, 20, rng, temperature=1e-3, prime="b") == "a" * 20
 
 
@@ -716,7 +716,7 @@ def test_gradient_through_time_equals_the_jacobian_product():
     X = one_hot(ids[None, :-1], 3)
     T = X.shape[2]
     A, Y_hat, _ = rnn.rnn_forward(X, None, params)
-    da_T = params["Wya"].T @ (Y_hat[:, :, -1] - np.eye(3)[[ids[-1]]].T)  # ∂L⟨T⟩/∂a⟨T⟩
+    da_T = params["Wy"].T @ (Y_hat[:, :, -1] - np.eye(3)[[ids[-1]]].T)  # ∂L⟨T⟩/∂a⟨T⟩
     expected = []
     for t in range(1, T):
         J = np.eye(4)
