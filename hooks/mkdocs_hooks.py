@@ -29,10 +29,24 @@ from smln_site import pages  # noqa: E402
 API_SECTION = "API 参考"
 
 
+def _titles(nav) -> dict[str, str]:
+    """Each page of the navigation → its title there (the chapters' "1. 激活函数" …)."""
+    titles: dict[str, str] = {}
+    for entry in nav or []:
+        if isinstance(entry, dict):
+            for title, value in entry.items():
+                if isinstance(value, str):
+                    titles[value] = title
+                else:
+                    titles |= _titles(value)
+    return titles
+
+
 def on_config(config):
+    titles = _titles(config["nav"]) | {"index.md": "共同的约定(首页)"}
     for k, entry in enumerate(config["nav"] or []):
         if isinstance(entry, dict) and API_SECTION in entry:
-            config["nav"][k] = {API_SECTION: pages.api_nav(ROOT)}
+            config["nav"][k] = {API_SECTION: pages.api_nav(ROOT, titles)}  # grouped by chapter
             return config
     raise PluginError(f"mkdocs.yml: nav 里没有 “{API_SECTION}” 一节,API 页面无处可放")
 

@@ -249,9 +249,17 @@ def api_pages(root: Path) -> dict[str, str]:
     return {"api/index.md": "\n".join(lines) + "\n", **pages}
 
 
-def api_nav(root: Path) -> list:
-    """The API section of the site's navigation, in the order the notes introduce the modules."""
-    return ["api/index.md", *({m.qualname: f"api/{m.name}.md"} for m in catalog.modules(root))]
+def api_nav(root: Path, titles: dict[str, str] | None = None) -> list:
+    """The API section of the site's navigation, in the order the notes introduce the modules. With ``titles`` (a
+    note's path under notes/ → its title in the navigation) the modules are grouped by the chapter they belong to."""
+    mods = catalog.modules(root)
+    if not titles:
+        return ["api/index.md", *({m.qualname: f"api/{m.name}.md"} for m in mods)]
+    groups: dict[str, list] = {}
+    for m in mods:
+        doc = m.note.removeprefix("notes/")
+        groups.setdefault(titles.get(doc, doc), []).append({m.qualname: f"api/{m.name}.md"})
+    return ["api/index.md", *({title: entries} for title, entries in groups.items())]
 
 
 def generated(root: Path) -> dict[str, str]:

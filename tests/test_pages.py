@@ -53,3 +53,7 @@ def test_api_pages_and_navigation_follow_the_notes(tmp_path):
     assert "一个新模块:由笔记声明" in row and "07-logistic-regression.md#附录" in row
     assert pages.api_nav(repo)[-4:] == [{"smln.extra": "api/extra.md"}, {"smln.validation": "api/validation.md"},
                                         {"smln.base": "api/base.md"}, {"smln.plotting": "api/plotting.md"}]
+    grouped = pages.api_nav(repo, {"07-logistic-regression.md": "7. 逻辑回归", "index.md": "首页"})
+    assert grouped[-2:] == [{"7. 逻辑回归": [{"smln.logistic": "api/logistic.md"}, {"smln.extra": "api/extra.md"}]},
+                            {"首页": [{"smln.validation": "api/validation.md"}, {"smln.base": "api/base.md"},
+                                      {"smln.plotting": "api/plotting.md"}]}]
