@@ -13,7 +13,6 @@ the held-out test set. Needs the ``data`` extra (scikit-learn) and, for ``--jobs
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import demo_json  # noqa: E402
 from smln import init, tuning  # noqa: E402
 from smln.activations import relu, relu_grad, softmax  # noqa: E402
 from smln.batches import minibatches  # noqa: E402
@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = search(n_jobs=args.jobs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    demo_json.write(args.out, result)
     best = result["best"]
     print(f"best: {best['config']} validation {best['score']:.3f}, test {result['test_accuracy']:.3f} → {args.out}")
     return 0

@@ -18,7 +18,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # o
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import zlib  # noqa: E402
@@ -29,6 +28,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import demo_json  # noqa: E402
 from smln import charlm  # noqa: E402
 from smln.cells import get_cell  # noqa: E402
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         last = data["models"][name]["valid_loss"][-1]
         print(f"  {name}: valid {last[1]:.3f} nats/char after {last[0]} steps, "
               f"{data['models'][name]['seconds']} s", file=sys.stderr, flush=True)
-    args.out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    demo_json.write(args.out, data)
     return 0
 
 

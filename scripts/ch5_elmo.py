@@ -18,7 +18,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # o
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import zlib  # noqa: E402
@@ -29,6 +28,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import demo_json  # noqa: E402
 from smln.elmo import BiLM, elmo_embed  # noqa: E402
 from smln.embeddings import tokenize  # noqa: E402
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps == CONFIG["max_steps"]:
         run["probes"] = {word: probe(model, tokens, word, sentences) for word, sentences in PROBES.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    demo_json.write(args.out, run)
     print(f"{len(model.history_)} steps in {seconds:.1f} s → {args.out}")
     return 0
 

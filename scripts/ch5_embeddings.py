@@ -18,7 +18,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # o
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -28,6 +27,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import demo_json  # noqa: E402
 from smln import glove, word2vec  # noqa: E402
 from smln.embeddings import WordVectors, tokenize  # noqa: E402
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     data["models"]["nlm"] = describe(nlm, time.perf_counter() - start)
     for name, model in data["models"].items():
         print(f"{name}: {model['seconds']} s, loss {model['loss'][0]:.3f} → {model['loss'][-1]:.3f}", file=sys.stderr)
-    args.out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    demo_json.write(args.out, data)
     return 0
 
 

@@ -19,7 +19,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # o
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import zlib  # noqa: E402
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import demo_json  # noqa: E402
 from smln.bleu import corpus_bleu  # noqa: E402
 from smln.dates import make_dates  # noqa: E402
 from smln.seq2seq import Translator  # noqa: E402
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(when, run["evaluation"][when])
         print("error analysis at the checkpoint:", run["error_analysis"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    demo_json.write(args.out, run)
     print(f"{len(model.history_)} steps in {seconds:.1f} s → {args.out}")
     return 0
 

@@ -69,11 +69,12 @@ def pytest_sessionstart(session):
         return
     outputs, errors = tangle.generate(tangle.ROOT)
     if errors:
-        pytest.exit(f"笔记有错误,tangle.py 拒绝生成 smln/:{errors[0]}(运行 python tangle.py 查看全部)", returncode=1)
+        raise pytest.UsageError(f"笔记有错误,tangle.py 拒绝生成 smln/:{errors[0]}(运行 python tangle.py 查看全部)")
     stale = [t for t, out in outputs.items() if tangle.read_text(tangle.ROOT / t) != out.text]
     stale += [f for f in tangle.existing_files(tangle.ROOT) if f not in outputs]
     if stale:
-        pytest.exit(f"smln/ 与笔记不一致({', '.join(stale)}):先运行 python tangle.py", returncode=1)
+        # a UsageError prints its message once ("ERROR: …"); pytest.exit printed it twice
+        raise pytest.UsageError(f"smln/ 与笔记不一致({', '.join(stale)}):先运行 python tangle.py")
 
 
 @pytest.hookimpl(hookwrapper=True)

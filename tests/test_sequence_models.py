@@ -762,9 +762,9 @@ def test_the_committed_demonstration_is_what_the_script_computes(tmp_path):
     short, full = json.loads(out.read_text(encoding="utf-8")), json.loads(DEMO.read_text(encoding="utf-8"))
     for name in ("rnn", "lstm"):
         np.testing.assert_allclose(short["models"][name]["train_loss"], full["models"][name]["train_loss"][:3],
-                                   rtol=1e-9)
+                                   rtol=1e-5)  # the scripts store 6 significant digits (scripts/demo_json.py)
         np.testing.assert_allclose(short["models"][name]["gradient"]["init"], full["models"][name]["gradient"]["init"],
-                                   rtol=1e-9)
+                                   rtol=1e-5)
 
 
 def test_the_demonstration_shows_what_the_note_says():

@@ -517,8 +517,10 @@ def test_the_committed_demonstration_is_what_the_script_computes(tmp_path):
                    capture_output=True)
     short, full = json.loads(out.read_text(encoding="utf-8")), json.loads(DEMO.read_text(encoding="utf-8"))
     for name, model in full["models"].items():
-        np.testing.assert_allclose(short["models"][name]["loss"], model["loss"], rtol=1e-6)
+        np.testing.assert_allclose(short["models"][name]["loss"], model["loss"], rtol=1e-5)  # 6 digits stored
         assert short["models"][name]["neighbours"] == model["neighbours"]
+    # the script writes stable JSON (scripts/demo_json.py): re-running it would leave git status clean
+    assert out.read_text(encoding="utf-8") == DEMO.read_text(encoding="utf-8")
 
 
 def test_the_demonstration_shows_what_the_note_says():
