@@ -4,6 +4,7 @@ NumPy floating-point errors as exceptions, and failing formula tests pointed at 
 import contextlib
 import io
 import os
+import re
 import sys
 
 import numpy as np
@@ -51,6 +52,17 @@ def numpy_floating_point_errors_raise():
         yield
 
 
+def pytest_collection_modifyitems(config, items):
+    """``python -m litnotes.changed`` runs the tests bound to a changed formula first (most specific first): it names
+    them in SMLN_RUN_FIRST, and pytest would otherwise run them in their file's order."""
+    first = [n for n in os.environ.get("SMLN_RUN_FIRST", "").split(",") if n]
+    if first:
+        def rank(item):
+            return next((k for k, n in enumerate(first) if item.nodeid == n or item.nodeid.startswith(n + "[")), len(first))
+
+        items.sort(key=rank)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say, at the end of every run, how much of the original is still to be written (tests/test_fidelity.py)."""
     from litnotes import fidelity
@@ -77,26 +89,64 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"smln/ 与笔记不一致({', '.join(stale)}):先运行 python tangle.py")
 
 
+_ORIGINS: dict = {}
+GENERATED_LINE_RE = re.compile(r"(?<![\w/])(smln/[\w/]+\.py):(\d+)")
+LIBRARY_LINE_RE = re.compile(r"^\s*\S*/(site-packages|lib/python3[.\d]*)/\S+:\d+\s*$")
+
+
+def note_line(target: str, line: int) -> str | None:
+    """``notes/FILE.md:LINE`` that generated line ``line`` of ``smln/…`` (as ``tangle.py --where`` answers)."""
+    if not _ORIGINS:
+        from litnotes import tangle
+
+        outputs, _ = tangle.generate(tangle.ROOT)
+        _ORIGINS.update({t: out.origin for t, out in outputs.items()})
+    origin = _ORIGINS.get(target)
+    src = origin[line - 1] if origin and 0 < line <= len(origin) else None
+    return f"{src[0]}:{src[1]}" if src else None
+
+
+def point_to_the_notes(text: str) -> str:
+    """Every ``smln/FILE.py:LINE`` of a failure report also names the note line it was generated from (as noweb's
+    ``#line`` directives do for a compiler); the library lines are dropped from Hypothesis' explanation."""
+    text = GENERATED_LINE_RE.sub(lambda m: f"{m.group(0)} [{note_line(m.group(1), int(m.group(2))) or '?'}]"
+                                 if note_line(m.group(1), int(m.group(2))) else m.group(0), text)
+    lines, out, dropped = text.split("\n"), [], 0
+    for line in lines:
+        if LIBRARY_LINE_RE.match(line.removeprefix("E").rstrip()):
+            dropped += 1
+            continue
+        out.append(line)
+    if dropped:
+        out.append(f"(Hypothesis 的 Explanation 中去掉了 {dropped} 行第三方库的代码行)")
+    return "\n".join(out)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failing @pytest.mark.formula test says where its formulas are: notes/FILE.md:LINE (id), the ones the test
-    read from the notes first."""
+    """A failure names the note lines of the code in it: each smln/ line of the traceback gets its note line; in the
+    edit loop (``python -m litnotes.changed``) the lines you edited come first; a failing @pytest.mark.formula test
+    says where its formulas are: notes/FILE.md:LINE (id), the ones the test read from the notes first."""
     outcome = yield
     report = outcome.get_result()
-    if report.passed or report.skipped:
+    if report.passed or report.skipped or getattr(report, "longrepr", None) is None:
         return
+    sections = []
+    edited = [e for e in os.environ.get("SMLN_EDITED", "").split(";") if e]
+    if edited:
+        sections.append("你改动的代码行(这个测试与它们有关):\n" + "\n".join(f"  {e}" for e in edited))
     ids = [i for mark in item.iter_markers("formula") for i in mark.args]
-    if not ids:
-        return
-    from tests.oracle import formulas, read_during
+    if ids:
+        from tests.oracle import formulas, read_during
 
-    read = read_during(item.nodeid)
-    known = formulas()
-    ordered = [i for i in ids if i in read] + [i for i in ids if i not in read]
-    lines = [f"{known[i].note}:{known[i].line} ({i})" + (" ← 这个测试读过它" if i in read else "")
-             for i in dict.fromkeys(ordered) if i in known]
-    if hasattr(report, "longrepr") and report.longrepr is not None:
-        report.longrepr = f"{report.longrepr}\n\n公式的位置:\n" + "\n".join(f"  {ln}" for ln in lines)
+        read = read_during(item.nodeid)
+        known = formulas()
+        ordered = [i for i in ids if i in read] + [i for i in ids if i not in read]
+        lines = [f"{known[i].note}:{known[i].line} ({i})" + (" ← 这个测试读过它" if i in read else "")
+                 for i in dict.fromkeys(ordered) if i in known]
+        sections.append("公式的位置:\n" + "\n".join(f"  {ln}" for ln in lines))
+    text = point_to_the_notes(str(report.longrepr))
+    report.longrepr = "\n\n".join([text, *sections])
 
 
 @pytest.fixture(autouse=True)

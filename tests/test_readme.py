@@ -65,6 +65,12 @@ def test_command(command, shown):
         assert out.returncode == 0, out.stdout + out.stderr
         collected = [ln for ln in out.stdout.splitlines() if "::" in ln]
         assert len(collected) > 100 and not any(ln.startswith("tests/test_site.py") for ln in collected)
+    elif command == "python -m litnotes.changed":  # its run on an edit is tests/test_tangle.py's edit-loop test
+        tangle_tests = (ROOT / "tests/test_tangle.py").read_text(encoding="utf-8")
+        assert '[sys.executable, "-m", "litnotes.changed", "-q"]' in tangle_tests
+        out = subprocess.run([sys.executable, "-m", "litnotes.changed", "--list"], cwd=ROOT, capture_output=True,
+                             text=True)
+        assert out.returncode == 0 and "改动的笔记" in out.stderr, out.stdout + out.stderr
     elif command.startswith(("python tangle.py ", "python fidelity.py")) and "--force" not in command:
         args = shlex.split(command)
         out = subprocess.run([sys.executable, *args[1:]], cwd=ROOT, capture_output=True, text=True)

@@ -543,3 +543,49 @@ def test_stale_smln_stops_the_suite_before_any_test(tmp_path):
     assert (proc.stdout + proc.stderr).count("smln/ 与笔记不一致(smln/activations.py):先运行 python tangle.py") == 1
     assert " passed" not in proc.stdout and " failed" not in proc.stdout  # no test ran on the stale code
     assert (repo / "smln/activations.py").read_text(encoding="utf-8") == before  # and nothing was re-tangled
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The edit → test loop
+
+
+def test_failure_reports_name_the_note_line_of_each_generated_line():
+    from tests.conftest import point_to_the_notes
+
+    generated = (ROOT / "smln/optim.py").read_text(encoding="utf-8").splitlines()
+    k = next(i for i, line in enumerate(generated, start=1) if line.strip() == "W -= buf")
+    report = point_to_the_notes(f"smln/optim.py:{k}: in _update\n"
+                                "E       /x/.venv/lib/python3.11/site-packages/numpy/_core/arrayprint.py:1013\n"
+                                "tests/test_optimizers.py:1: AssertionError")
+    note, line = report.split("[", 1)[1].split("]", 1)[0].rsplit(":", 1)
+    assert note == "notes/02b-optimizers.md"
+    assert (ROOT / note).read_text(encoding="utf-8").splitlines()[int(line) - 1].strip() == "W -= buf"
+    assert "arrayprint" not in report and "tests/test_optimizers.py:1: AssertionError" in report
+
+
+def test_the_edit_loop_runs_the_tests_of_the_edit_first_and_names_the_edited_line(tmp_path):
+    """Flip the sign of Adam's update in a copy: python -m litnotes.changed runs the optimizer tests first, stops at
+    the first failure (so no ELMo test runs), and the failure names the edited note line."""
+    from tests.repo import copy_repo
+
+    repo = copy_repo(tmp_path)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "notes"]):
+        subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
+    note = repo / "notes/02b-optimizers.md"
+    lines = note.read_text(encoding="utf-8").split("\n")
+    k = next(i for i, line in enumerate(lines) if line.strip() == "W -= buf" and "Adam" in "\n".join(lines[:i])[-3000:])
+    lines[k] = lines[k].replace("W -= buf", "W += buf")
+    note.write_text("\n".join(lines), encoding="utf-8")
+    listed = subprocess.run([sys.executable, "-m", "litnotes.changed", "--list"], cwd=repo, capture_output=True,
+                            text=True, env=env)
+    plan = [ln.split("←")[0].strip() for ln in listed.stderr.splitlines() if "←" in ln]
+    assert plan[0].startswith("tests/test_optimizers.py::") and "tests/test_elmo.py" in plan
+    assert plan.index("tests/test_optimizers.py") < plan.index("tests/test_elmo.py")  # most specific first
+    run = subprocess.run([sys.executable, "-m", "litnotes.changed", "-q"], cwd=repo, capture_output=True, text=True,
+                         env=env)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1
+    assert "FAILED tests/test_optimizers.py::" in run.stdout and "test_elmo" not in run.stdout  # stopped before ELMo
+    assert f"notes/02b-optimizers.md:{k + 1} → smln/optim.py:" in out  # the failure names the edited line
