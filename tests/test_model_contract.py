@@ -229,3 +229,37 @@ def test_score_is_higher_for_the_trained_model(name, fitted):
     assert good > bad
     for use in case.fitted_methods:
         use(trained)
+
+
+# ── BLAS threads ─────────────────────────────────────────────────────────────────────────────────────────────────────
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_uses_one_blas_thread_for_small_matrices(name, monkeypatch):
+    case, seen = CASES[name], []
+    monkeypatch.delenv("SMLN_BLAS_THREADS", raising=False)
+    model = case.make(**({"max_steps": 1} if "max_steps" in inspect.signature(case.model).parameters else {"epochs": 1}))
+    model.fit(*case.data, callback=lambda step, m: seen.append(_blas_threads()))
+    assert seen and all(threads <= {1} for threads in seen)  # every BLAS pool limited to one thread while training
+
+
+def test_blas_threads_follow_the_matrix_size_and_the_environment(monkeypatch):
+    from smln.base import SMALL_MATRIX, blas_threads
+
+    monkeypatch.delenv("SMLN_BLAS_THREADS", raising=False)
+    assert blas_threads(SMALL_MATRIX - 1) == 1 and blas_threads(SMALL_MATRIX) is None
+    monkeypatch.setenv("SMLN_BLAS_THREADS", "2")
+    assert blas_threads(8) == 2
+    seen = []
+    CASES["LogisticRegression"].make(epochs=1).fit(_X, _Y, callback=lambda step, m: seen.append(_blas_threads()))
+    assert seen == [{2}]  # the user's choice
+    monkeypatch.setenv("SMLN_BLAS_THREADS", "auto")
+    assert blas_threads(8) is None
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("SMLN_BLAS_THREADS", bad)
+        with raises_for(ValueError, "SMLN_BLAS_THREADS"):
+            blas_threads(8)
