@@ -2,7 +2,7 @@
 """The random search shown in notes/03-parameters.md, run once with fixed seeds: a two-layer network
 (64 → hidden → 10, ReLU and softmax, He initialisation) trained by smln's Momentum on scikit-learn's digits.
 
-    python scripts/ch3_search.py            # writes notes/assets/data/ch3-search.json (5–20 seconds: 5 s measured on an idle core, 18 s on a busy one)
+    python scripts/ch3_search.py            # writes notes/assets/data/ch3-search.json (5 s on an idle core, 18 s on a busy one)
     python scripts/ch3_search.py --jobs 2   # the same results, on two processes
 
 A coarse round of random search over α (log scale), β (1 − β on a log scale) and the hidden units, then a fine
