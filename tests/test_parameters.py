@@ -387,13 +387,16 @@ def test_errata_the_two_xavier_variances_differ():
     assert std2 / std1 == pytest.approx(math.sqrt(200 / 110), rel=1e-12)  # same seed, different distribution
 
 
-def test_errata_random_values_try_more_learning_rates_than_a_grid():
-    budget = 9
-    grid = {(a, e) for a in np.linspace(0.1, 0.9, 3) for e in np.linspace(0.1, 0.9, 3)}
+def test_errata_a_continuous_hyperparameter_has_no_list_of_all_values():
+    """E26: a learning rate in [1e-4, 1] takes infinitely many values: every new draw is one not tried before, so
+    "all possible values" cannot be tried; a finite budget can only try as many different values as it has trials."""
     rng = np.random.default_rng(0)
-    random = tuning.sample_log_uniform(1e-4, 1, budget, rng)
-    assert len(grid) == budget and len({a for a, _ in grid}) == 3 and len(set(random)) == budget
+    tried = tuning.sample_log_uniform(1e-4, 1, 10_000, rng)
+    assert len(set(tried.tolist())) == tried.size  # no value comes round again: there is no list to exhaust
+    more = tuning.sample_log_uniform(1e-4, 1, 100, rng)
+    assert not set(more.tolist()) & set(tried.tolist())  # after 10 000 trials, the next 100 are all new
     assert "尝试参数所有的可能取值" not in errata.prose(NOTE)
+    assert "尽可能多地尝试参数的不同取值" in errata.prose(NOTE)
 
 
 COURSE_PRIORITIES = {  # Deep Learning AI, course 2, "Tuning process"
