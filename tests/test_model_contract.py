@@ -199,7 +199,8 @@ def test_progress_is_one_rule(name, terminal, capsys):
     assert inspect.signature(case.model).parameters["progress"].default is True
     with terminal() as out:
         case.make(progress=True).fit(*case.data)
-    assert "|" in out.getvalue()  # a tqdm bar on a terminal
+    assert "|" in out.getvalue()  # a tqdm bar on a terminal …
+    assert out.getvalue().endswith("\r") and not out.getvalue().rstrip("\r ").endswith("\n")  # … cleared at the end
     with terminal() as out:
         case.make(progress=False).fit(*case.data)
     assert out.getvalue() == ""
