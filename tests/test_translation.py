@@ -107,6 +107,24 @@ def test_corpus_bleu_is_nltks(pairs, smooth):
     assert bleu.corpus_bleu(candidates, references, smooth=smooth) == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.formula("bleu")
+@given(st.lists(st.tuples(st.lists(st.integers(0, 3), min_size=1, max_size=6),
+                          st.lists(st.integers(0, 3), min_size=1, max_size=6)), min_size=1, max_size=4))
+def test_corpus_bleu_is_sacrebleus_short_candidates_included(pairs):
+    """At corpus level smln sums the counts as Papineni et al. define it: sacrebleu is the oracle, with candidates
+    shorter than 4 words (where NLTK's corpus_bleu differs)."""
+    import sacrebleu
+    candidates, references = [c for c, _ in pairs], [[r] for _, r in pairs]
+    words = lambda ids: " ".join(f"w{i}" for i in ids)  # noqa: E731
+    theirs = sacrebleu.corpus_bleu([words(c) for c in candidates], [[words(r[0]) for r in references]],
+                                   tokenize="none", smooth_method="none", force=True).score / 100
+    assert bleu.corpus_bleu(candidates, references) == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
+def test_corpus_bleu_of_short_exact_candidates_is_one():
+    assert bleu.corpus_bleu([["a", "b", "c", "d"], ["e"]], [[["a", "b", "c", "d"]], [["e"]]]) == pytest.approx(1.0)
+
+
 def test_corpus_bleu_adds_counts_before_dividing():
     candidates = ["the cat is on the mat".split(), "a dog sat on a log here".split()]
     references = [[REFERENCES[0]], ["the dog sat on the log".split()]]
