@@ -226,7 +226,7 @@ def test_score_is_higher_for_the_trained_model(name, fitted):
     trained = fitted[name]
     untrained = case.make(alpha=1e-12).fit(*case.data)  # the same model that has not moved from its start
     good, bad = trained.score(*case.score), untrained.score(*case.score)
-    assert isinstance(good, float) and math.isfinite(good)
+    assert type(good) is float and math.isfinite(good)  # a Python float, not a NumPy scalar
     assert good > bad
     for use in case.fitted_methods:
         use(trained)
