@@ -455,6 +455,36 @@ def case_logistic(quick: bool) -> list[Row]:
                 f"test accuracy {acc_ours:.1%} vs {acc_theirs:.1%} ({ours.n_iter_} epochs of Adam vs L-BFGS)")]
 
 
+def _edit_loop_seconds() -> float:
+    """Wall time of ``python -m litnotes.changed`` after flipping the sign of Adam's update in a committed copy of the
+    repository (the scenario of tests/test_tangle.py): tangling, planning, and the run up to its first failure."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        for name in ("notes", "smln", "smln_site", "litnotes", "hooks", "tests", "original"):
+            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
+        for name in ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml"):
+            shutil.copy(ROOT / name, repo / name)
+        env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
+               "GIT_COMMITTER_EMAIL": "b@b"}
+        for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "notes"]):
+            subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
+        note = repo / "notes" / "02b-optimizers.md"
+        text = note.read_text(encoding="utf-8")
+        adam = text.index("class Adam(Optimizer):")
+        flip = text.index("        W -= buf", adam)
+        note.write_text(text[:flip] + "        W += buf" + text[flip + len("        W -= buf"):], encoding="utf-8")
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "litnotes.changed", "-q"], cwd=repo, env=env, capture_output=True,
+                              text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 1 or "FAILED tests/test_optimizers.py" not in done.stdout:
+            raise AssertionError(f"the edit loop did not fail on the optimizer tests:\n{done.stdout[-2000:]}")
+        return seconds
+
+
 def case_loop(quick: bool) -> list[Row]:
     """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
     def run(*cmd):
@@ -464,6 +494,8 @@ def case_loop(quick: bool) -> list[Row]:
 
     rows = [Row("loop", "python tangle.py --check", run(sys.executable, "tangle.py", "--check"), None, None)]
     if not quick:
+        rows.append(Row("loop", "edit loop: Adam's sign flipped → first failure", _edit_loop_seconds(), None, None,
+                        "python -m litnotes.changed in a committed copy of the repository; aim ≤ 15 s"))
         rows.append(Row("loop", 'pytest -m "not site"', run(sys.executable, "-m", "pytest", "-q", "-m", "not site"),
                         None, None))
         rows.append(Row("loop", "mkdocs build", run(sys.executable, "-m", "mkdocs", "build", "-q", "-d",
