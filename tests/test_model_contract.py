@@ -253,6 +253,8 @@ def test_blas_threads_follow_the_matrix_size_and_the_environment(monkeypatch):
 
     monkeypatch.delenv("SMLN_BLAS_THREADS", raising=False)
     assert blas_threads(SMALL_MATRIX - 1) == 1 and blas_threads(SMALL_MATRIX) is None
+    monkeypatch.setenv("SMLN_BLAS_THREADS", "1")
+    assert blas_threads(SMALL_MATRIX * 4) == 1  # one thread even for large matrices, when asked
     monkeypatch.setenv("SMLN_BLAS_THREADS", "2")
     assert blas_threads(8) == 2
     seen = []
