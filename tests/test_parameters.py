@@ -399,6 +399,23 @@ def test_errata_a_continuous_hyperparameter_has_no_list_of_all_values():
     assert "尽可能多地尝试参数的不同取值" in errata.prose(NOTE)
 
 
+def test_errata_beta1_beta2_epsilon_are_adams():
+    """E37: β₁, β₂, ε with the defaults 0.9, 0.999, 1e-8 are Adam's; momentum and RMSprop have one β each."""
+    import inspect as _inspect
+
+    from smln import optim
+
+    def params(cls):
+        return {k: p.default for k, p in _inspect.signature(cls).parameters.items() if k != "alpha"}
+
+    assert params(optim.Adam) == {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    assert set(params(optim.Momentum)) == {"beta"} and set(params(optim.RMSprop)) == {"beta", "eps"}
+    prose = errata.prose(NOTE)
+    assert "Adam 的参数($\\beta _1,\\beta _2,\\epsilon$)" in prose and "Adam 的参数通常取默认值" in prose
+    assert "动量法和RMSprop的参数" not in prose
+    assert "动量法和RMSprop的参数($\\beta _1,\\beta _2,\\epsilon$)" in errata.erratum("E37").fields["原文"]
+
+
 COURSE_PRIORITIES = {  # Deep Learning AI, course 2, "Tuning process"
     "学习率$\\alpha$": 1, "$\\beta$(动量法的参数)": 2, "隐藏层单元数": 2, "批训练的批大小": 2, "网络层数": 3,
     "学习率衰减系数": 3}
