@@ -18,7 +18,7 @@ from smln import logistic
 from smln.validation import NotFittedError
 from tests import errata
 from tests.errors import raises_as, raises_for
-from tests.oracle import assert_latex, latex, parse
+from tests.oracle import ROOT, assert_latex, latex, parse
 from tests.strategies import reals
 
 NOTE = "notes/07-logistic-regression.md"
@@ -55,6 +55,24 @@ def test_errata_the_exponent_has_x():
     p = logistic.predict_proba(np.array([[1.5]]), -0.5, np.array([[2.0]]))[0, 0]
     assert p == pytest.approx(float(corrected.subs(values)), rel=1e-14)
     assert p != pytest.approx(float(original.subs(values)), rel=1e-3)  # the original formula fails this test
+
+
+def test_errata_logistic_regression_is_its_own_chapter():
+    """E38: the original's "#### 逻辑回归" sat under "## translation 模型"; it is a chapter of its own, and the
+    translation chapter neither holds its heading nor uses it."""
+    from litnotes import fidelity
+
+    original = (ROOT / "original/SuperMachineLearningNotes.md").read_text(encoding="utf-8").splitlines()
+    at = original.index("#### 逻辑回归")
+    above = [ln for ln in original[:at] if ln.startswith("## ")][-1]
+    assert above == "## translation 模型"  # where the original put it
+    ours = (ROOT / "notes/07-logistic-regression.md").read_text(encoding="utf-8").splitlines()
+    assert ours[0] == "# 逻辑回归"  # a chapter: level 1
+    translation = (ROOT / "notes/06-translation.md").read_text(encoding="utf-8")
+    assert "逻辑回归" not in [ln.lstrip("# ").strip() for ln in translation.splitlines() if ln.startswith("#")]
+    assert "logistic" not in translation.split("```python title=\"smln/seq2seq.py\"")[1][:3000]  # no import of it
+    assert fidelity.SECTIONS["逻辑回归"] == "notes/07-logistic-regression.md"
+    assert "「#### 逻辑回归」" in errata.erratum("E38").fields["原文"]
 
 
 @pytest.mark.formula("lr-boundary")
