@@ -7,7 +7,8 @@ tool splits every section of the original into units — sentences, formulas, li
 links — and finds each one in the original-text blocks of the note that carries the section:
 
 * **kept**: the unit is there (after normalising whitespace, Markdown, full-width punctuation; formulas by their
-  LaTeX without spaces);
+  LaTeX without spaces — every formula, with or without a relation, and a formula the original writes twice must
+  be in the note twice);
 * **changed**: a sentence is there with small edits, and every edited span lies inside the 原文 of one of the note's
   errata (a correction is never silent);
 * **erratum**: the unit is not kept but quoted in the 原文 of one of the note's errata (replaced by a correction);
@@ -257,10 +258,9 @@ def _units(kind: str, text: str) -> list[Unit]:
         units.append(Unit("item", text, sentence_key(text)))
     else:
         units += [Unit("sentence", s, sentence_key(s)) for s in sentences(text)]
-    for m in MATH_RE.finditer(text):
+    for m in MATH_RE.finditer(text):  # every formula, not only those that state a relation
         tex = m.group("d") or m.group("i")
-        if is_statement(tex):
-            units.append(Unit("formula", f"${tex.strip()}$", norm_tex(tex)))
+        units.append(Unit("formula", f"${tex.strip()}$", norm_tex(tex)))
     return [u for u in units if u.key]
 
 
@@ -296,6 +296,7 @@ class Kept:
     errata: list[tangle.Erratum]
     formulas: list[tangle.Formula]
     problems: list[str]
+    used: set[int] = field(default_factory=set)  # formulas (by index in maths()) already matched to an original one
 
     def sentences(self) -> list[tuple[int, str]]:
         """The sentences of the paragraphs and the list items, with their lines."""
@@ -467,13 +468,20 @@ def _match_row(u: Unit, kept: Kept) -> None:
 
 
 def _match_formula(u: Unit, kept: Kept) -> None:
-    for n, tex in kept.maths():
-        if u.key == tex or (u.key in tex and len(u.key) > 3):
-            u.status, u.where = "kept", f"{kept.note}:{n}"
-            ids = [f for f in kept.formulas if u.key in norm_tex(f.latex)]
-            if not ids:
-                u.status, u.detail = "silent", "公式在笔记里,但没有公式 ID(因而没有测试)"
-            return
+    # a formula the original writes twice must be there twice: each match uses up one formula of the note, exact
+    # matches first, then one that contains it (a formula the note set inside a longer one)
+    maths = list(enumerate(kept.maths()))
+    free = [(k, n, tex) for k, (n, tex) in maths if k not in kept.used]
+    exact = [(k, n, tex) for k, n, tex in free if u.key == tex]
+    inside = [(k, n, tex) for k, n, tex in free if u.key in tex and len(u.key) > 3]
+    for k, n, tex in exact[:1] or inside[:1]:
+        if tex == u.key:
+            kept.used.add(k)
+        u.status, u.where = "kept", f"{kept.note}:{n}"
+        ids = [f for f in kept.formulas if u.key in norm_tex(f.latex)]
+        if not ids and is_statement(u.key):  # a relation needs its ID (and so a test); a symbol does not
+            u.status, u.detail = "silent", "公式在笔记里,但没有公式 ID(因而没有测试)"
+        return
     for n, text in kept.code:
         if u.key == norm_tex(text):
             u.status, u.where = "kept", f"{kept.note}:{n}"

@@ -155,3 +155,15 @@ def test_cli_reports_and_exits_zero_when_kept():
     out = subprocess.run([sys.executable, "fidelity.py"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "# 激活函数 → notes/01-activations.md" in out.stdout and "待写的原文小节" in out.stdout
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("$\\sqrt { \\frac{1 }{ n^{l-1}} }$", "$\\sqrt { \\frac{3 }{ n^{l-1}} }$"),
+    ("$\\sqrt { \\frac{ 2 }{ n^{l-1} + n^l} }$", "$\\sqrt { 5 / n^l }$"),
+])
+def test_a_changed_formula_that_states_no_relation_fails(copy, old, new):
+    """Every formula of the original is compared, not only those with = or ≤: changing the Xavier scale in a copy
+    makes the comparison fail (it passed before; tests/test_fidelity.py keeps it failing)."""
+    _edit(copy, "notes/03-parameters.md", old, new)
+    section = next(s for s in fidelity.compare(copy)[0] if any(u.text == old for u in s.units))
+    assert [u.text for u in section.failures if u.kind == "formula"] == [old]
