@@ -9,8 +9,10 @@ links — and finds each one in the original-text blocks of the note that carrie
 * **kept**: the unit is there (after normalising whitespace, Markdown, full-width punctuation; formulas by their
   LaTeX without spaces — every formula, with or without a relation, and a formula the original writes twice must
   be in the note twice);
-* **changed**: a sentence is there with small edits, and every edited span lies inside the 原文 of one of the note's
-  errata (a correction is never silent);
+* **changed**: a sentence is there with small edits, and every edit is stated by one of the note's errata at its
+  place: a quote of its 原文 holds the edited span with some of this sentence around it, and its 改正 holds what
+  replaced the span (a correction is never silent, and an erratum elsewhere that happens to quote the same word does
+  not cover it);
 * **erratum**: the unit is not kept but quoted in the 原文 of one of the note's errata (replaced by a correction);
 * **omitted**: a deliberate omission listed in ``OMISSIONS`` with its reason;
 * **missing** / **silent**: a failure — the unit was dropped, or edited with no erratum quoting the edit.
@@ -379,6 +381,9 @@ def _in_errata(fragment: str, kept: Kept, normal=norm_text) -> list[str]:
     return [e.id for e in kept.errata if frag and any(frag in normal(q) for q in quotes(e))]
 
 
+CONTEXT = 2  # characters around an edited span that an erratum's quote must share with the unit
+
+
 def _overlap(a: str, b: str) -> int:
     """The longest run that two normalised texts share."""
     return difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
@@ -395,8 +400,20 @@ def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str],
         if len(span) < 2:  # an insertion or a one-character edit: quoted with a character of context
             span = orig[max(i1 - 1, 0):min(i2 + 1, len(orig))]
         keys = (key,) if key else (sentence_key, norm_text)
-        found = {e.id: max(_overlap(orig, k(q)) for q in quotes(e) for k in keys) for e in kept.errata
-                 if any(span in k(q) for q in quotes(e) for k in keys)}
+        replacement = new[j1:j2]
+
+        def covers(e) -> bool:
+            """The erratum states this change at this place: one of its quotes holds the edited span together with
+            some of the unit around it (it quotes this sentence, not just the same word), and what replaced the
+            span (two characters or more) is in its 改正."""
+            at_place = any(span in k(q) and _overlap(orig, k(q)) >= min(len(orig), len(span) + CONTEXT)
+                           for q in quotes(e) for k in keys)
+            fix = e.fields.get("改正", "")
+            if len(re.sub(r"[\W_]", "", replacement)) < 2:  # a deletion, or punctuation: the place is enough
+                return at_place
+            return at_place and any(replacement in k(fix) for k in keys)
+
+        found = {e.id: max(_overlap(orig, k(q)) for q in quotes(e) for k in keys) for e in kept.errata if covers(e)}
         if found:  # the erratum that quotes most of this unit, not one that happens to share the words
             ids += [e for e, size in found.items() if size == max(found.values())]
         else:
