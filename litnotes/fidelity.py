@@ -389,6 +389,17 @@ def _overlap(a: str, b: str) -> int:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
+def _states(e: tangle.Erratum, orig: str, span: str, replacement: str, keys) -> bool:
+    """Erratum ``e`` states this change at this place: one of its quotes holds the edited ``span`` together with some
+    of the unit ``orig`` around it (it quotes this sentence, not just the same word), and ``replacement`` (when it is
+    more than punctuation) is in its 改正."""
+    at_place = any(span in k(q) and _overlap(orig, k(q)) >= min(len(orig), len(span) + CONTEXT)
+                   for q in quotes(e) for k in keys)
+    if len(re.sub(r"[\W_]", "", replacement)) < 2:  # a deletion, or punctuation: the place is enough
+        return at_place
+    return at_place and any(replacement in k(e.fields.get("改正", "")) for k in keys)
+
+
 def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str], list[str]]:
     """Errata covering each edit of ``orig`` into ``new`` (both normalised), and the edits no erratum covers."""
     ids, loose = [], []
@@ -401,19 +412,8 @@ def _diff_covered(orig: str, new: str, kept: Kept, key=None) -> tuple[list[str],
             span = orig[max(i1 - 1, 0):min(i2 + 1, len(orig))]
         keys = (key,) if key else (sentence_key, norm_text)
         replacement = new[j1:j2]
-
-        def covers(e) -> bool:
-            """The erratum states this change at this place: one of its quotes holds the edited span together with
-            some of the unit around it (it quotes this sentence, not just the same word), and what replaced the
-            span (two characters or more) is in its 改正."""
-            at_place = any(span in k(q) and _overlap(orig, k(q)) >= min(len(orig), len(span) + CONTEXT)
-                           for q in quotes(e) for k in keys)
-            fix = e.fields.get("改正", "")
-            if len(re.sub(r"[\W_]", "", replacement)) < 2:  # a deletion, or punctuation: the place is enough
-                return at_place
-            return at_place and any(replacement in k(fix) for k in keys)
-
-        found = {e.id: max(_overlap(orig, k(q)) for q in quotes(e) for k in keys) for e in kept.errata if covers(e)}
+        found = {e.id: max(_overlap(orig, k(q)) for q in quotes(e) for k in keys) for e in kept.errata
+                 if _states(e, orig, span, replacement, keys)}
         if found:  # the erratum that quotes most of this unit, not one that happens to share the words
             ids += [e for e, size in found.items() if size == max(found.values())]
         else:

@@ -126,7 +126,8 @@ def test_an_edit_stated_by_an_erratum_is_allowed(copy):
     the edit; quoting the old words without giving the new ones does not."""
     _edit(copy, "notes/02-gradient-descent.md", "但需要注意的是,梯度下降法有时候会遇到局部最优解问题。",
           "但需要注意的是,梯度下降法有时候会遇到鞍点问题。")
-    _edit(copy, "notes/02-gradient-descent.md", "**原文:** 「目标函数定位为」", "**原文:** 「目标函数定位为」;「会遇到局部最优解问题」")
+    _edit(copy, "notes/02-gradient-descent.md", "**原文:** 「目标函数定位为」",
+          "**原文:** 「目标函数定位为」;「会遇到局部最优解问题」")
     assert [u.status for u in _failures(copy, "梯度下降")] == ["silent"]  # 鞍点 is in no 改正
     _edit(copy, "notes/02-gradient-descent.md", '**改正:** "定位为"改为"定义为";', '**改正:** "定位为"改为"定义为";"鞍点问题";')
     assert not _failures(copy, "梯度下降")
