@@ -302,9 +302,9 @@ def test_backward_matches_central_differences_on_larger_shapes(cell, n_x, n_a, n
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_deep_rnn_backward_equals_the_sympy_derived_gradient(cell):
-    """Two stacked layers (n_a = 2 then 1), T = 3: SymPy's Jacobians of the composed step, chained through time."""
+    """Two stacked layers (n_a = 1 each), T = 3: SymPy's Jacobians of the composed step, chained through time."""
     rng = np.random.default_rng(9)
-    n_x, sizes, n_y, T = 1, (2, 1), 2, 3
+    n_x, sizes, n_y, T = 1, (1, 1), 2, 3  # the smallest stack: two layers of one unit; one layer of two units is tested alone
     params = deep_rnn.init_deep_rnn_params(n_x, list(sizes), n_y, rng, cell=cell)
     params = {k: v + 0.5 * rng.standard_normal(v.shape) for k, v in params.items()}
     names = {"rnn": ("a0",), "gru": ("c0",), "lstm": ("a0", "c0")}[cell]
