@@ -14,9 +14,10 @@ repository, where the module's tests run against it. A mutant the tests fail on 
 
 Only the tests that run the mutated line are run against a mutant: one coverage run of the suite (per-test
 contexts, ``pytest-cov``) says which tests those are. A mutant on a line no test runs survives without a run.
-The copy's ``smln/`` no longer matches its notes, so the runs set ``SMLN_MUTANT=1``, which tells
-``tests/conftest.py`` to skip its stale-code check; nothing else reads it. Docstrings, messages and the figures'
-module ``plotting.py`` are not mutated.
+The tests run fastest first (their times come from the same coverage run) and stop at the first failure, so a
+killed mutant costs seconds. The copy's ``smln/`` no longer matches its notes, so the runs set ``SMLN_MUTANT=1``,
+which tells ``tests/conftest.py`` to skip its stale-code check; nothing else reads it. Docstrings, messages and the
+figures' module ``plotting.py`` are not mutated.
 """
 
 from __future__ import annotations
@@ -158,13 +159,21 @@ def snapshot(src: Path, dst: Path) -> Path:
     return dst
 
 
-def tests_by_line(source: Path) -> dict[tuple[str, int], list[str]]:
-    """(module, line) → the test node IDs that run that line of smln/, from one coverage run of the suite."""
+DURATION = re.compile(r"^([0-9.]+)s (?:setup|call|teardown)\s+(\S.*)$", re.M)
+
+
+def tests_by_line(source: Path) -> tuple[dict[tuple[str, int], list[str]], dict[str, float]]:
+    """(module, line) → the test node IDs that run that line of smln/, fastest first, from one coverage run;
+    and each test's seconds."""
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation", "PYTHONDONTWRITEBYTECODE": "1", "COVERAGE_FILE": ".coverage"}
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not site",
-                    "--cov=smln", "--cov-context=test", "--cov-report=", "--ignore=tests/test_readme.py", "tests"],
-                   cwd=source, env=env,
-                   capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not site",
+                           "--durations=0", "--durations-min=0",
+                           "--cov=smln", "--cov-context=test", "--cov-report=", "--ignore=tests/test_readme.py",
+                           "tests"],
+                          cwd=source, env=env, capture_output=True, text=True, check=True)
+    seconds: dict[str, float] = {}
+    for time, node in DURATION.findall(done.stdout):
+        seconds[node.strip()] = seconds.get(node.strip(), 0.0) + float(time)
     import coverage
 
     data = coverage.CoverageData(basename=str(source / ".coverage"))
@@ -173,10 +182,10 @@ def tests_by_line(source: Path) -> dict[tuple[str, int], list[str]]:
     for filename in data.measured_files():
         module = Path(filename).stem
         for line, contexts in data.contexts_by_lineno(filename).items():
-            ids = sorted({c.rsplit("|", 1)[0] for c in contexts if c})
+            ids = sorted({c.rsplit("|", 1)[0] for c in contexts if c}, key=lambda t: (seconds.get(t, 60.0), t))
             if ids:
                 found[(module, line)] = ids
-    return found
+    return found, seconds
 
 
 def tests_naming(source: Path, module: str) -> list[str]:
@@ -229,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         print("measuring which tests run which lines …", file=sys.stderr, flush=True)
-        covering = tests_by_line(source)
+        covering, seconds = tests_by_line(source)
 
         by_module: dict[str, set[str]] = {}
         for (module, _line), ids in covering.items():
@@ -239,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             # a line no test runs after import (a default in a signature, say): every test that runs the module,
             # and the test files that name it (some run it in a subprocess, which coverage does not see)
             m, code = mc
-            tests = covering.get((m.module, m.line)) or sorted(by_module.get(m.module, set())) + tests_naming(
+            tests = covering.get((m.module, m.line)) or sorted(
+                by_module.get(m.module, set()), key=lambda t: (seconds.get(t, 60.0), t)) + tests_naming(
                 source, m.module)
             return run(m, code, base, tests)
 

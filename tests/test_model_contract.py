@@ -64,6 +64,7 @@ CASES = {
                                [lambda m: m.predict(_X), lambda m: m.predict_proba(_X)]),
 }
 NAMES = list(CASES)
+PAIR_BY_PAIR = {"Word2Vec"}  # updates after every (c, t) pair: no mini-batch, so no batch_size
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +118,11 @@ def test_the_learning_rate_is_alpha_and_has_no_other_meaning(name):
 def test_batch_size_epochs_and_max_steps_are_named_and_checked(name):
     case = CASES[name]
     params = inspect.signature(case.model).parameters
-    assert {"batch_size", "epochs", "rng", "progress"} <= set(params)
+    assert {"epochs", "rng", "progress"} <= set(params)
+    assert ("batch_size" in params) == (name not in PAIR_BY_PAIR)
     assert not {"m", "steps", "max_epochs", "batch_words", "learning_rate"} & set(params)
-    checked = ["batch_size", "epochs", *(["max_steps"] if "max_steps" in params else [])]
+    checked = [*(["batch_size"] if "batch_size" in params else []), "epochs",
+               *(["max_steps"] if "max_steps" in params else [])]
     for argument in checked:
         with raises_for(ValueError, argument):
             case.make(**{argument: 0}).fit(*case.data)
@@ -136,11 +139,11 @@ def test_get_params_set_params_and_repr(name):
     model = case.make()
     clone = case.model(**model.get_params())
     assert clone.get_params() == model.get_params()
-    assert model.set_params(batch_size=3) is model and model.batch_size == 3
-    with raises_for(ValueError, "batch_sizes"):
-        model.set_params(batch_sizes=3)
-    text = repr(case.model(batch_size=3))
-    assert text == f"{name}(batch_size=3)"  # only what differs from the defaults
+    assert model.set_params(epochs=3) is model and model.epochs == 3
+    with raises_for(ValueError, "epoch"):
+        model.set_params(epoch=3)
+    text = repr(case.model(epochs=99))
+    assert text == f"{name}(epochs=99)"  # only what differs from the defaults
 
 
 # ── fit, history_, callback ──────────────────────────────────────────────────────────────────────────────────────────

@@ -294,6 +294,136 @@ def test_learning_rate_decays_linearly(alpha, fraction):
     assert word2vec.linear_decay(alpha, lo, fraction) == pytest.approx(expected)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# The compiled training loop: one pair at a time, against the vectorised negative-sampling gradient
+
+
+@pytest.mark.formula("sgns-update", "ns-loss", "ns-grad")
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), K=st.integers(1, 4), d=st.integers(1, 5), lr=st.floats(1e-3, 0.5))
+def test_one_pair_update_is_a_step_of_the_vectorised_gradient(seed, K, d, lr):
+    """sgns_update on one (c, t) and K distinct negatives = one SGD step along negative_sampling_loss's gradient."""
+    assert_latex("sgns-update", r"\theta_k - \alpha\, g_k\, e_c", r"e_c - \alpha \sum_k g_k\, \theta_k")
+    rng = np.random.default_rng(seed)
+    V = K + 3
+    E, Theta = rng.normal(size=(d, V)), rng.normal(size=(d, V))
+    c, t, *negatives = rng.permutation(V)[: K + 2].tolist()  # distinct words: each θ_k is read once
+    L, dE, dTheta = word2vec.negative_sampling_loss(E, Theta, [c], [t], [negatives])
+    W_in, W_out = E.T.copy(), Theta.T.copy()
+    loss = word2vec.sgns_update(W_in, W_out, c, np.array([t, *negatives]), lr, np.empty(d))
+    assert loss == pytest.approx(L, rel=1e-12)
+    np.testing.assert_allclose(W_in, (E - lr * dE).T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(W_out, (Theta - lr * dTheta).T, rtol=1e-12, atol=1e-15)
+
+
+def test_one_pair_update_skips_a_negative_equal_to_the_centre_word_and_survives_large_scores():
+    rng = np.random.default_rng(0)
+    W_in, W_out = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    a_in, a_out, b_in, b_out = W_in.copy(), W_out.copy(), W_in.copy(), W_out.copy()
+    la = word2vec.sgns_update(a_in, a_out, 0, np.array([1, 1, 2]), 0.1, np.empty(3))  # the first negative is t itself
+    lb = word2vec.sgns_update(b_in, b_out, 0, np.array([1, 2]), 0.1, np.empty(3))
+    assert la == lb and np.array_equal(a_in, b_in) and np.array_equal(a_out, b_out)
+    big_in, big_out = np.full((2, 1), 30.0), np.full((2, 1), 30.0)  # z = ±900: σ and log σ must not overflow
+    with np.errstate(all="raise"):
+        loss = word2vec.sgns_update(big_in, big_out, 0, np.array([1, 0]), 0.0, np.empty(1))
+    assert loss == pytest.approx(900.0)  # −log σ(900) ≈ 0, −log σ(−900) = 900
+
+
+def test_the_random_numbers_are_word2vec_c_s_generator():
+    state, us = 12345, []
+    r = 12345
+    for _ in range(2000):
+        state, u = word2vec.lcg_next(np.uint64(state))  # Numba returns a uint64 as a Python int
+        r = (25214903917 * r + 11) % 2**64  # word2vec.c: next_random = next_random * 25214903917 + 11
+        assert int(state) == r and u == (r >> 11) / 2**53
+        us.append(u)
+    us = np.array(us)
+    assert 0 <= us.min() and us.max() < 1 and abs(us.mean() - 0.5) < 0.02 and abs(us.var() - 1 / 12) < 0.01
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=30).filter(any))
+def test_the_alias_table_holds_the_distribution_exactly(counts):
+    """Word j's probability under the table, (prob[j] + Σ_{alias[k] = j} (1 − prob[k])) / V, is P(j)."""
+    P = word2vec.noise_distribution(np.array(counts, dtype=float))
+    prob, alias = word2vec.alias_table(P)
+    implied = (prob + np.bincount(alias, weights=1 - prob, minlength=P.size)) / P.size
+    np.testing.assert_allclose(implied, P, atol=1e-12)
+    assert ((0 <= prob) & (prob <= 1)).all() and ((0 <= alias) & (alias < P.size)).all()
+    assert (P[alias[prob < 1]] > 0).all()  # the upper part of a cell never goes to a word of probability 0
+
+
+def test_the_compiled_sampler_follows_the_distribution():
+    """χ² goodness of fit of draw_word over the generator's numbers (as in the sampler test above)."""
+    P = word2vec.noise_distribution(np.array([100, 50, 20, 10, 5, 3, 2, 1, 1, 8]))
+    (prob, alias), state, draws = word2vec.alias_table(P), 7, []
+    for _ in range(100_000):
+        state, u = word2vec.lcg_next(np.uint64(state))
+        draws.append(word2vec.draw_word(prob, alias, u))
+    observed, expected = np.bincount(draws, minlength=P.size), P * 100_000
+    assert float(((observed - expected) ** 2 / expected).sum()) < 27.88  # the 99.9 % quantile of χ²(9)
+    never = word2vec.alias_table(np.array([0.0, 1.0, 0.0]))
+    assert {word2vec.draw_word(*never, u) for u in np.linspace(0, 1 - 2**-53, 1001)} == {1}  # probability 0: never
+
+
+def _epoch(sentences, window=1, negative=2, keep=None, alpha=0.0, V=6, d=3, seed=1):
+    """sgns_epoch on integer sentences; negatives always the word V − 1 (in no sentence): no negative is skipped."""
+    ids = np.concatenate([np.asarray(s, dtype=np.int64) for s in sentences])
+    starts = np.cumsum([0, *map(len, sentences)]).astype(np.int64)
+    rng = np.random.default_rng(0)
+    W_in, W_out = rng.normal(size=(V, d)), rng.normal(size=(V, d))
+    table = word2vec.alias_table(np.r_[np.zeros(V - 1), 1.0])
+    keep = np.ones(V) if keep is None else np.asarray(keep, dtype=float)
+    before = W_in.copy(), W_out.copy()
+    loss, pairs, state = word2vec.sgns_epoch(W_in, W_out, ids, starts, keep, *table, window, negative, alpha, alpha,
+                                              0.0, float(ids.size), np.uint64(seed))
+    return loss, pairs, state, (W_in, W_out), before
+
+
+def test_the_epoch_loop_visits_every_pair_of_the_window():
+    sentences = [[0, 1, 2, 3], [4, 2], [1]]
+    loss, pairs, state, after, before = _epoch(sentences)  # window 1: the reduced window is always 1
+    assert pairs == 2 * 3 + 2 * 1  # each neighbour, both ways, never across a sentence
+    assert np.array_equal(after[0], before[0]) and np.array_equal(after[1], before[1])  # α = 0 moves nothing
+    W_in, W_out = before
+    brute = sum(np.logaddexp(0, -W_in[c] @ W_out[t]) + 2 * np.logaddexp(0, W_in[c] @ W_out[5])
+                for s in sentences for i, t in enumerate(s) for j, c in enumerate(s) if abs(i - j) == 1)
+    assert loss == pytest.approx(brute, rel=1e-12)  # the ns-loss of every pair, with K = 2
+    assert int(state) != 1
+    wide = [_epoch(sentences, window=3, seed=s)[1] for s in range(40)]
+    assert min(wide) >= 8 and max(wide) <= 2 * (3 + 2 + 1) + 2  # between window 1 and the whole sentence
+    assert len(set(wide)) > 1  # the reduced window is drawn, not fixed
+    assert _epoch(sentences, keep=np.zeros(6))[:2] == (0.0, 0)  # sub-sampling drops every word: no pair
+
+
+def test_sub_sampling_keeps_each_word_with_its_probability():
+    sentence = [[0, 1] * 5000]
+    pairs = _epoch(sentence, keep=[1.0, 0.25, 1, 1, 1, 1])[1]
+    # kept words: all 5000 zeros, about 1250 ones; window 1 pairs adjacent kept words: 2 × (kept − 1)
+    assert pairs == pytest.approx(2 * (5000 + 1250 - 1), rel=0.03)
+
+
+@pytest.mark.formula("w2v-lr")
+def test_the_epoch_loop_decays_the_learning_rate_word_by_word():
+    """One sentence (0, 1), window 1, the negative always word 5: the loop is two updates, centre 0 (context 1) at
+    progress 0, then centre 1 (context 0) at progress 1/6 of the words; its result is those two sgns_update calls."""
+    V, d, alpha, done, total = 6, 2, 0.5, 0.0, 6.0
+    table = word2vec.alias_table(np.r_[np.zeros(V - 1), 1.0])
+    W_in, W_out = np.random.default_rng(0).normal(size=(2, V, d))
+    A_in, A_out = W_in.copy(), W_out.copy()
+    word2vec.sgns_epoch(W_in, W_out, np.array([0, 1]), np.array([0, 2]), np.ones(V), *table, 1, 1, alpha, 0.0, done, total,
+                        np.uint64(3))
+    for centre, context in ((0, 1), (1, 0)):
+        lr = word2vec.linear_decay(alpha, 0.0, (done + centre) / total)
+        word2vec.sgns_update(A_in, A_out, context, np.array([centre, 5]), lr, np.empty(d))
+    np.testing.assert_allclose(W_in, A_in, rtol=1e-14)
+    np.testing.assert_allclose(W_out, A_out, rtol=1e-14)
+    at_the_end = W_in.copy(), W_out.copy()  # with the progress at the end, the rate is min_alpha = 0: nothing moves
+    word2vec.sgns_epoch(W_in, W_out, np.array([0, 1]), np.array([0, 2]), np.ones(V), *table, 1, 1, alpha, 0.0, total, total,
+                        np.uint64(3))
+    assert np.array_equal(W_in, at_the_end[0]) and np.array_equal(W_out, at_the_end[1])
+
+
 def _brute_pairs(sentences, window):
     pairs = []
     for s in sentences:
@@ -432,7 +562,7 @@ def test_word2vec_defaults_are_gensims():
     defaults = {k: v.default for k, v in inspect.signature(word2vec.Word2Vec).parameters.items()
                 if v.default is not inspect.Parameter.empty}
     assert defaults == {"dim": 100, "window": 5, "negative": 5, "epochs": 5, "alpha": 0.025, "min_count": 5,
-                        "rng": None, "sample": 1e-3, "min_alpha": 1e-4, "batch_size": 2000, "progress": True,
+                        "rng": None, "sample": 1e-3, "min_alpha": 1e-4, "progress": True,
                         "dtype": np.float32}
 
 
