@@ -657,9 +657,17 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+KERNEL_OPTIONS = f"{PACKAGE}/jit.py"  # the compile options of every kernel (see notes/index.md § 编译内核)
+
+
 def apply(root: Path, p: Plan) -> None:
     for rel, text in sorted(p.write.items()):
         _atomic_write(root / rel, text)
+    if KERNEL_OPTIONS in p.write:
+        # Numba invalidates a cached kernel when the kernel's own file changes, not when the options it was compiled
+        # with change in another module: drop every cached kernel, so that the next call compiles with the new ones
+        for cached in (root / PACKAGE).rglob("__pycache__/*.nb[ic]"):
+            cached.unlink()
     for rel in p.remove:
         (root / rel).unlink()
         # a sub-package left with nothing but bytecode caches goes too
