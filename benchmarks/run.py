@@ -134,32 +134,36 @@ def case_optimizer(quick: bool) -> list[Row]:
 
 
 def case_batchnorm(quick: bool) -> list[Row]:
-    """Batch norm forward + backward on 1024 features × 512 examples, against torch autograd."""
-    n, m = (64, 32) if quick else (1024, 512)
+    """Batch norm forward + backward against torch autograd, at 1024 features × 512 examples and 64 × 4096."""
     repeat = 5 if quick else 20
-    rng = np.random.default_rng(1)
-    Z, dZt = rng.standard_normal((n, m)), rng.standard_normal((n, m))
-    gamma, beta = rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
-
-    def smln_step():
-        out, cache = batchnorm.batchnorm_forward(Z, gamma, beta)
-        return batchnorm.batchnorm_backward(dZt, cache)
-
-    t_smln = median_time(smln_step, repeat)
     torch = _torch()
-    if torch is None:
-        return [Row("batchnorm", "forward + backward vs torch autograd", t_smln, None, 1.0, "torch not installed")]
-    x = torch.from_numpy(Z.T.copy()).requires_grad_()  # torch: (m, n)
-    w = torch.from_numpy(gamma[:, 0].copy()).requires_grad_()
-    b = torch.from_numpy(beta[:, 0].copy()).requires_grad_()
-    g = torch.from_numpy(dZt.T.copy())
+    rows = []
+    for n, m in ((64, 32),) if quick else ((1024, 512), (64, 4096)):
+        rng = np.random.default_rng(1)
+        Z, dZt = rng.standard_normal((n, m)), rng.standard_normal((n, m))
+        gamma, beta = rng.standard_normal((n, 1)), rng.standard_normal((n, 1))
 
-    def torch_step():
-        x.grad = w.grad = b.grad = None
-        y = torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-8)
-        y.backward(g)
+        def smln_step(Z=Z, dZt=dZt, gamma=gamma, beta=beta):
+            out, cache = batchnorm.batchnorm_forward(Z, gamma, beta)
+            return batchnorm.batchnorm_backward(dZt, cache)
 
-    return [Row("batchnorm", "forward + backward vs torch autograd", t_smln, median_time(torch_step, repeat), 1.0)]
+        t_smln = median_time(smln_step, repeat)
+        label = f"forward + backward, {n} × {m}, vs torch autograd"
+        if torch is None:
+            rows.append(Row("batchnorm", label, t_smln, None, 1.0, "torch not installed"))
+            continue
+        x = torch.from_numpy(Z.T.copy()).requires_grad_()  # torch: (m, n)
+        w = torch.from_numpy(gamma[:, 0].copy()).requires_grad_()
+        b = torch.from_numpy(beta[:, 0].copy()).requires_grad_()
+        g = torch.from_numpy(dZt.T.copy())
+
+        def torch_step(x=x, w=w, b=b, g=g):
+            x.grad = w.grad = b.grad = None
+            y = torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-8)
+            y.backward(g)
+
+        rows.append(Row("batchnorm", label, t_smln, median_time(torch_step, repeat), 1.0))
+    return rows
 
 
 def _torch_recurrent(torch, kind, params, n_x, n_a):
