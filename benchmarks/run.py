@@ -232,6 +232,59 @@ def case_recurrent(quick: bool) -> list[Row]:
     return rows
 
 
+def case_cells(quick: bool) -> list[Row]:
+    """A Python loop of 32 cell steps (n_x 64, n_a 128, m 32) against the same loop over torch.nn.LSTMCell / GRUCell,
+    with autograd on (torch records its graph as smln keeps its caches), the same weights, outputs checked equal."""
+    n_x, n_a, m, T = (8, 16, 4, 4) if quick else (64, 128, 32, 32)
+    repeat = 5 if quick else 30
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((T, n_x, m))
+    torch = _torch()
+    rows = []
+    for kind in ("lstm", "gru"):
+        if kind == "lstm":
+            params = lstm.init_lstm_params(n_x, n_a, 10, rng)  # the cell functions include the output layer (n_y 10)
+
+            def smln_loop(params=params):
+                a = c = np.zeros((n_a, m))
+                for t in range(T):
+                    a, c, _, _ = lstm.lstm_cell_forward(X[t], a, c, params)
+                return a
+        else:
+            params = gru.init_gru_params(n_x, n_a, 10, rng)
+
+            def smln_loop(params=params):
+                c = np.zeros((n_a, m))
+                for t in range(T):
+                    c, _, _ = gru.gru_cell_forward(X[t], c, params, reset_after=True)
+                return c
+
+        params.update({k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()})
+        t_smln = median_time(smln_loop, repeat)
+        label = f"{T} calls of {kind}_cell_forward vs torch.nn.{kind.upper()}Cell"
+        if torch is None:
+            rows.append(Row("cells", label, t_smln, None, 1.2, "torch not installed"))
+            continue
+        net = _torch_recurrent(torch, kind, params, n_x, n_a)
+        cell = (torch.nn.LSTMCell if kind == "lstm" else torch.nn.GRUCell)(n_x, n_a).double()
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(cell, name).copy_(getattr(net, name + "_l0"))
+        x = torch.from_numpy(X.transpose(0, 2, 1).copy())
+
+        def torch_loop(cell=cell, x=x, kind=kind):
+            h = torch.zeros(m, n_a, dtype=torch.float64)
+            state = (h, h) if kind == "lstm" else h
+            for t in range(T):
+                state = cell(x[t], state)
+            return state[0] if kind == "lstm" else state
+
+        if not np.allclose(torch_loop().detach().numpy().T, smln_loop(), atol=1e-10):
+            raise AssertionError(f"{kind}: the cell loops disagree on the same weights")
+        rows.append(Row("cells", label, t_smln, median_time(torch_loop, repeat), 1.2, "outputs checked equal"))
+    return rows
+
+
 def _corpus() -> list[list[str]]:
     """The standard library's language reference, one sentence per line (the chapter-5 demonstration's corpus)."""
     from pydoc_data.topics import topics
@@ -558,7 +611,7 @@ def case_loop(quick: bool) -> list[Row]:
     return rows
 
 
-CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent,
+CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent, "cells": case_cells,
          "word2vec": case_word2vec, "glove": case_glove, "seq2seq": case_seq2seq,
          "logistic": case_logistic, "loop": case_loop}
 

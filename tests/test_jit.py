@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from smln import jit
+from smln import jit, validation
 from tests.oracle import ROOT
 
 
@@ -35,3 +37,12 @@ def test_kernels_are_cached_and_still_see_nan_and_inf():
     assert is_nan(np.nan) and not is_nan(1.0)  # with fast-math's "no NaN" assumption this folds to False
     assert is_inf(np.inf) and not is_inf(1.0)
     assert not {"nnan", "ninf"} & jit.FASTMATH and {"reassoc", "contract"} <= jit.FASTMATH
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e308, -1e308, 0.0])),
+                max_size=40), st.sampled_from([np.float64, np.float32]))
+def test_all_finite_is_numpy_s_isfinite_all_without_overflow(values, dtype):
+    with np.errstate(over="ignore"):
+        x = np.array(values, dtype=np.float64).astype(dtype)
+    assert validation.all_finite(x) == bool(np.isfinite(x).all())  # 1e308 · 40 would overflow a plain sum
