@@ -150,6 +150,54 @@ def test_fit_reaches_the_minimiser_of_scikit_learns_objective():
     assert ours.b_ == pytest.approx(theirs.intercept_[0], abs=2e-3)
 
 
+@pytest.mark.formula("lr-hessian")
+@pytest.mark.parametrize(("n_x", "m", "lambd"), [(1, 2, 0), (2, 3, 2)])
+def test_the_hessian_is_sympys_second_derivative_of_the_loss(n_x, m, lambd):
+    assert_latex("lr-hessian", r"a^{(i)} (1 - a^{(i)}) \, \tilde{x}^{(i)} \tilde{x}^{(i)T}",
+                 r"\frac{\lambda}{m} \begin{pmatrix} I & 0 \\ 0 & 0 \end{pmatrix}")
+    J, W, X, b, Y = _sympy_loss(n_x, m, lambd)
+    theta = [*W, b]
+    rng = np.random.default_rng(n_x + m)
+    W_val, X_val, b_val = rng.standard_normal((n_x, 1)), rng.standard_normal((n_x, m)), float(rng.standard_normal())
+    subs = {b: b_val, **{W[i]: W_val[i, 0] for i in range(n_x)}, **{Y[j]: j % 2 for j in range(m)},
+            **{X[i, j]: X_val[i, j] for i in range(n_x) for j in range(m)}}
+    expected = np.array(sympy.hessian(J, theta).subs(subs).evalf(), dtype=float)
+    np.testing.assert_allclose(logistic.hessian(W_val, b_val, X_val, lambd=lambd), expected, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.formula("lr-newton")
+def test_newton_steps_are_theta_minus_the_inverse_hessian_times_the_gradient_and_reach_scikit_learn():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression as Sklearn
+
+    assert_latex("lr-newton", r"\theta := \theta - H^{-1} \nabla_\theta J")
+    X, y = load_breast_cancer(return_X_y=True)
+    X = ((X - X.mean(axis=0)) / X.std(axis=0)).T
+    one = logistic.LogisticRegression(solver="newton", epochs=1, progress=False).fit(X, y[None])
+    _, dW, db = logistic.loss_and_gradients(np.zeros((30, 1)), 0.0, X, y[None], lambd=1.0)
+    step = np.linalg.solve(logistic.hessian(np.zeros((30, 1)), 0.0, X, lambd=1.0), np.r_[dW[:, 0], db])
+    np.testing.assert_allclose(np.r_[one.W_[:, 0], one.b_], -step, rtol=1e-12)  # θ = 0 − H⁻¹ ∇J
+    full = logistic.LogisticRegression(solver="newton", progress=False).fit(X, y[None])
+    theirs = Sklearn(tol=1e-12, max_iter=100_000).fit(X.T, y)
+    np.testing.assert_allclose(full.W_[:, 0], theirs.coef_[0], atol=1e-5)
+    assert full.b_ == pytest.approx(theirs.intercept_[0], abs=1e-5)
+    assert full.n_iter_ <= 15 and full.history_ == sorted(full.history_, reverse=True)  # a few steps, J falling
+    _, dW, db = logistic.loss_and_gradients(full.W_, full.b_, X, y[None], lambd=1.0)
+    assert max(np.abs(dW).max(), abs(db)) <= logistic.NEWTON_TOLERANCE  # it stops at the gradient's tolerance
+    with raises_for(ValueError, "solver"):
+        logistic.LogisticRegression(solver="lbfgs").fit(X, y[None])
+
+
+def test_newton_without_penalty_survives_a_singular_hessian():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.standard_normal((1, 40)), np.zeros((1, 40))])  # the second feature is constant: H is singular
+    Y = ((X[:1] + rng.standard_normal((1, 40))) > 0) * 1
+    model = logistic.LogisticRegression(solver="newton", lambd=0.0, progress=False).fit(X, Y)
+    assert model.W_[1, 0] == 0.0 and np.isfinite(model.W_).all()  # the minimum-norm step leaves it at 0
+    _, dW, db = logistic.loss_and_gradients(model.W_, model.b_, X, Y)
+    assert max(np.abs(dW).max(), abs(db)) <= logistic.NEWTON_TOLERANCE
+
+
 def test_the_defaults_reach_scikit_learns_accuracy_within_a_point():
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression as Sklearn
@@ -170,7 +218,8 @@ def test_defaults_and_training_record():
     params = inspect.signature(logistic.LogisticRegression).parameters
     assert {k: p.default for k, p in params.items()} == {"alpha": 0.01, "lambd": 1.0, "batch_size": 32,
                                                          "epochs": 200, "tol": 1e-4, "n_iter_no_change": 10,
-                                                         "rng": None, "progress": True}
+                                                         "solver": "adam", "rng": None, "progress": True}
+    assert logistic.NEWTON_TOLERANCE == 1e-10 and inspect.signature(logistic.hessian).parameters["lambd"].default == 0.0
     assert inspect.signature(logistic.loss_and_gradients).parameters["lambd"].default == 0.0
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3, 60))

@@ -269,3 +269,15 @@ def test_blas_threads_follow_the_matrix_size_and_the_environment(monkeypatch):
         monkeypatch.setenv("SMLN_BLAS_THREADS", bad)
         with raises_for(ValueError, "SMLN_BLAS_THREADS"):
             blas_threads(8)
+
+
+def test_the_blas_pools_are_found_once_and_again_after_new_imports(monkeypatch):
+    import sys
+    import types
+
+    from smln import base
+
+    first = base._threadpools()
+    assert base._threadpools() is first  # /proc/self/maps is read once, not at every fit
+    monkeypatch.setitem(sys.modules, "smln_test_new_module", types.ModuleType("smln_test_new_module"))
+    assert base._threadpools() is not first  # a new import may have brought its own BLAS: look again
