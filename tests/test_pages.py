@@ -19,6 +19,10 @@ def test_performance_page_lists_every_measured_row():
             missed = r["aim"] is not None and r["ratio"] > r["aim"]
             assert cells[5].endswith("✗") == missed
     assert data["machine"]["threads"] == 1 and 'exec="on"' in page
+    missed = [r for r in data["rows"] if r["aim"] is not None and r["ratio"] is not None and r["ratio"] > r["aim"]]
+    for r in missed:  # every miss is listed with its ratio under its own heading
+        assert f"- **{r['case']}**,{r['variant']}:比值 {r['ratio']:.2f}" in page.split("## 未达目标的用例")[1]
+    assert ("## 未达目标的用例" in page) == bool(missed) and ("每个有目标的用例都达到了目标" in page) == (not missed)
 
 
 def test_generated_pages_are_marked_so_tangle_skips_them(tmp_path):
@@ -51,9 +55,10 @@ def test_api_pages_and_navigation_follow_the_notes(tmp_path):
     assert generated["api/extra.md"].strip() == "::: smln.extra"
     row = next(line for line in generated["api/index.md"].splitlines() if "[smln.extra]" in line)
     assert "一个新模块:由笔记声明" in row and "07-logistic-regression.md#附录" in row
-    assert pages.api_nav(repo)[-4:] == [{"smln.extra": "api/extra.md"}, {"smln.validation": "api/validation.md"},
-                                        {"smln.base": "api/base.md"}, {"smln.plotting": "api/plotting.md"}]
+    assert pages.api_nav(repo)[-5:] == [{"smln.extra": "api/extra.md"}, {"smln.validation": "api/validation.md"},
+                                        {"smln.base": "api/base.md"}, {"smln.jit": "api/jit.md"},
+                                        {"smln.plotting": "api/plotting.md"}]
     grouped = pages.api_nav(repo, {"07-logistic-regression.md": "7. 逻辑回归", "index.md": "首页"})
     assert grouped[-2:] == [{"7. 逻辑回归": [{"smln.logistic": "api/logistic.md"}, {"smln.extra": "api/extra.md"}]},
                             {"首页": [{"smln.validation": "api/validation.md"}, {"smln.base": "api/base.md"},
-                                      {"smln.plotting": "api/plotting.md"}]}]
+                                      {"smln.jit": "api/jit.md"}, {"smln.plotting": "api/plotting.md"}]}]
