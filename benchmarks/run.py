@@ -285,6 +285,35 @@ def case_cells(quick: bool) -> list[Row]:
     return rows
 
 
+KERNEL_CALLS = """
+import time
+start = time.perf_counter()
+import numpy as np
+from smln import batchnorm, optim, validation
+from smln.word2vec import Word2Vec
+Word2Vec(dim=4, min_count=1, rng=0, progress=False).fit([["a", "b", "c"]])
+for opt in (optim.GradientDescent(0.1), optim.Momentum(0.1), optim.RMSprop(0.1), optim.Adam()):
+    opt.step({"W": np.ones(3)}, {"W": np.ones(3)})
+out, cache = batchnorm.batchnorm_forward(np.ones((2, 3)), np.ones((2, 1)), np.zeros((2, 1)))
+batchnorm.batchnorm_backward(out, cache)
+validation.check_array(np.ones(3), "x")
+print(time.perf_counter() - start)
+"""
+
+
+def case_compile(quick: bool) -> list[Row]:
+    """The compile time of every kernel, paid on its first call: a fresh process that calls each kernel once with an
+    empty Numba cache, minus the same process run again with the cache the first one left (then nothing compiles)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        cold, warm = (float(subprocess.run([sys.executable, "-c", KERNEL_CALLS], env=env, capture_output=True,
+                                           text=True, check=True, cwd=ROOT).stdout) for _ in range(2))
+    return [Row("compile", "first call of every kernel (word2vec, optimizers, batch norm, checks)", cold - warm, None,
+                None, f"{cold:.1f} s with an empty cache, {warm:.1f} s with the cache; paid once per installation")]
+
+
 def _corpus() -> list[list[str]]:
     """The standard library's language reference, one sentence per line (the chapter-5 demonstration's corpus)."""
     from pydoc_data.topics import topics
@@ -348,21 +377,6 @@ def _word2vec_quality(smln_model, gmodel) -> list[str]:
     return notes
 
 
-def _compile_seconds() -> float:
-    """The first call's compile time of the word2vec kernels: a fresh process with an empty Numba cache, minus the same
-    process run again with the cache it left."""
-    import tempfile
-
-    code = ("import time; start = time.perf_counter(); from smln.word2vec import Word2Vec; "
-            "Word2Vec(dim=4, min_count=1, rng=0, progress=False).fit([['a', 'b', 'c']]); "
-            "print(time.perf_counter() - start)")
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        cold, warm = (float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                           check=True, cwd=ROOT).stdout) for _ in range(2))
-    return cold - warm
-
-
 def case_word2vec(quick: bool) -> list[Row]:
     """Skip-gram with negative sampling against gensim's Word2Vec (one worker, the same settings), words per second.
 
@@ -394,9 +408,6 @@ def case_word2vec(quick: bool) -> list[Row]:
                  f"peak {peak_smln / 2**20:.0f} vs {peak_gensim / 2**20:.0f} MB"]
         rows.append(Row("word2vec", f"{label}: {words:,} words × {settings['epochs']} epochs vs gensim", t_smln,
                         t_gensim, 1.0, "; ".join(notes)))
-    if not quick:
-        rows.append(Row("word2vec", "compiling the kernels (first call only)", _compile_seconds(), None, None,
-                        "a fresh process with an empty Numba cache, minus the same with the cache"))
     return rows
 
 
@@ -620,7 +631,7 @@ def case_loop(quick: bool) -> list[Row]:
 
 CASES = {"optimizer": case_optimizer, "batchnorm": case_batchnorm, "recurrent": case_recurrent, "cells": case_cells,
          "word2vec": case_word2vec, "glove": case_glove, "seq2seq": case_seq2seq,
-         "logistic": case_logistic, "loop": case_loop}
+         "logistic": case_logistic, "compile": case_compile, "loop": case_loop}
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -178,7 +178,8 @@ def performance_page(root: Path) -> str:
         "每个公式读一遍它也只访问一次内存。两边每次都为输出分配新的数组,操作系统第一次写入这些页的时间也算在里面。",
         "- **word2vec**(`sgns_update`、`sgns_epoch`):与 word2vec.c、gensim 相同的逐对随机梯度下降,"
         "没有了批量版本为防止发散而设的批大小上限;负样本用 Walker 的别名表抽(常数时间)。"
-        "第一次调用时编译(表中 \"compiling the kernels\" 一行),编译结果缓存在磁盘上,以后的进程不再编译。",
+        "",
+        "每个内核在第一次调用时编译(表中 compile 一行是全部内核的编译时间),编译结果缓存在磁盘上,以后的进程不再编译。",
         "- **逻辑回归**:除了笔记讲的小批量 Adam(只报告时间),还有全批量的牛顿法(`solver=\"newton\"`,"
         "[lr-newton](07-logistic-regression.md#lr-newton)),十步左右收敛到与 scikit-learn 相同的解。",
         "- **循环网络**的层与单元不用编译内核:时间花在 BLAS 的矩阵乘法上,与 PyTorch 相同。",
