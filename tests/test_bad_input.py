@@ -383,3 +383,32 @@ def test_array_and_id_checks_show_what_was_wrong():
     assert validation.check_corpus([["a"], []]) == [["a"], []]  # an empty sentence is part of a corpus
     assert tuning.sample_log_uniform(1e-3, 1.0, 0, RNG).shape == (0,)  # size 0 is a valid (empty) sample
     assert tuning.sample_uniform_int(1, 3, (2, 0), RNG).shape == (2, 0)
+
+
+# ── what the mutation run found (scripts/mutate.py over validation and sequence) ──────────────────────────────────────
+def test_a_shape_error_lists_exactly_the_axes_that_are_wrong():
+    from smln.validation import check_shape
+
+    with raises_for(ValueError, "X", "第 1 维 m 应为 5,实际为 4") as info:
+        check_shape(np.zeros((3, 4)), "X", (3, 5), axes=("n_x", "m"))
+    assert "第 0 维" not in str(info.value)  # n_x is right: it is not blamed
+    with raises_for(ValueError, "X", "第 0 维 n_x 应为 2,实际为 3") as info:
+        check_shape(np.zeros((3, 4)), "X", (2, None), axes=("n_x", "m"))
+    assert "第 1 维" not in str(info.value)  # None accepts any length
+
+
+def test_the_global_norm_of_tiny_gradients_beside_an_empty_one():
+    grads = {"W": np.array([3e-200, 4e-200]), "b": np.zeros(0)}  # squared, 3e-200 underflows to 0 unless rescaled
+    assert sequence.global_norm(grads) == pytest.approx(5e-200, rel=1e-12, abs=0)
+
+
+def test_clipping_keeps_the_largest_scale_whose_norm_is_within_max_norm():
+    clipped = sequence.clip_gradients({"W": np.array([6.0, 8.0])}, 5.0)  # scale 1/2 gives exactly norm 5
+    assert clipped["W"].tolist() == [3.0, 4.0]  # not shrunk one more step below 5
+
+
+def test_a_gate_weight_without_its_input_columns_is_blamed_not_the_input():
+    params = lstm.init_lstm_params(2, 3, 4, np.random.default_rng(0))
+    params["Wc"] = params["Wc"][:, :3]  # (n_a, n_a): the x columns are missing
+    with raises_for(ValueError, "params['Wc']"):
+        lstm.lstm_forward(np.zeros((2, 5, 4)), np.zeros((3, 5)), params)

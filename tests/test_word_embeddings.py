@@ -782,7 +782,7 @@ def test_initialisations_and_the_neural_lm_reported_loss():
     w2v = word2vec.Word2Vec(dim=dim, epochs=1, min_count=1, alpha=1e-30, min_alpha=0, rng=2,
                             progress=False).fit([["a", "b", "c", "a"]] * 5)
     E = w2v.vectors_.E
-    assert np.abs(E).max() <= 0.5 / dim and E.min() < -0.2 / dim and E.max() > 0.2 / dim
+    assert np.abs(E).max() <= 1 / dim and E.min() < -0.5 / dim and E.max() > 0.5 / dim  # uniform in [−1/d, 1/d)
     assert np.abs(w2v.Theta_).max() < 1e-20  # Θ starts at 0
 
 
