@@ -209,7 +209,7 @@ def case_recurrent(quick: bool) -> list[Row]:
         t_smln = median_time(smln_step, repeat)
         label = f"{kind.upper()} forward + BPTT vs torch.nn.{kind.upper()}"
         if torch is None:
-            rows.append(Row("recurrent", label, t_smln, None, 1.5, "torch not installed"))
+            rows.append(Row("recurrent", label, t_smln, None, 1.0, "torch not installed"))
             continue
         net = _torch_recurrent(torch, kind, params, n_x, n_a)
         x = torch.from_numpy(X.transpose(2, 1, 0).copy()).requires_grad_()  # torch: (T, m, n_x)
@@ -227,7 +227,7 @@ def case_recurrent(quick: bool) -> list[Row]:
         if not (np.allclose(out.detach().numpy().transpose(2, 1, 0), sequence.batch_major(A), atol=1e-10)
                 and np.allclose(x.grad.numpy().transpose(2, 1, 0), sequence.batch_major(dX), atol=1e-10)):
             raise AssertionError(f"{kind}: smln and torch disagree on the same weights")
-        rows.append(Row("recurrent", label, t_smln, median_time(torch_step, repeat), 1.5,
+        rows.append(Row("recurrent", label, t_smln, median_time(torch_step, repeat), 1.0,
                         "outputs and input gradients checked equal"))
     return rows
 
