@@ -74,9 +74,9 @@ def test_minibatch_bad_input():
     for bad, error in ((0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)):
         with raises_for(error, 'batch_size'):
             list(minibatches(X, Y, bad))
-    with pytest.raises(ValueError, match=r"X 有 5 个样本\(列\),Y 有 4 个"):
+    with raises_for(ValueError, "Y", "5", "4"):  # the two sample counts
         list(minibatches(X, np.zeros((1, 4)), 2))
-    with pytest.raises(ValueError, match="X 与 Y 应为二维数组"):
+    with raises_for(ValueError, "X", "(5,)"):
         list(minibatches(np.zeros(5), Y, 2))
     with raises_for(TypeError, 'rng'):
         list(minibatches(X, Y, 2, rng=4.2))
@@ -372,8 +372,9 @@ def test_epochs_count_from_one():
               lambda e: schedules.epoch_number_decay(0.2, e), lambda e: schedules.minibatch_number_decay(0.2, e),
               lambda e: schedules.staircase_decay(0.2, e)):
         for bad in (0, -1, [1, 0], 1.5, "3"):
-            with pytest.raises(ValueError, match=r"应为 ≥ 1 的整数\(从 1 开始计数\)"):
+            with pytest.raises((ValueError, TypeError)) as info:
                 f(bad)
+            assert "≥ 1" in str(info.value)  # the bound, whatever the wording around it
 
 
 def _table(tex):
@@ -502,8 +503,7 @@ def test_non_finite_gradient_is_refused_and_nothing_changes(name, bad):
     params = {"W": np.ones((2, 3)), "b": np.ones(2)}
     dW = np.zeros((2, 3))
     dW[0, 1] = dW[1, 2] = bad
-    with np.errstate(invalid="ignore"), pytest.raises(
-            ValueError, match=r"^grads\['W'\]: 2 个元素不是有限数\(NaN 或 ±inf\),一个参数也没有更新$"):
+    with np.errstate(invalid="ignore"), raises_for(ValueError, "grads['W']", "2 个"):  # the count of bad elements
         opt.step(params, {"b": np.ones(2), "W": dW})
     np.testing.assert_array_equal(params["W"], np.ones((2, 3)))
     np.testing.assert_array_equal(params["b"], np.ones(2))  # b, checked first, was not updated either
