@@ -488,3 +488,21 @@ def test_one_job_needs_no_joblib_and_two_jobs_use_other_processes(monkeypatch):
     assert {t.score for t in one} == {float(os.getpid())}
     with pytest.raises(ImportError, match=r"并行的随机搜索需要 joblib"):
         tuning.random_search(where, SPACE, 2, np.random.default_rng(0), n_jobs=2)
+
+
+def test_errata_parallel_search_trains_one_model_per_configuration():
+    """E39: the trials of a parallel search are separate models, each with its own values, in separate processes
+    (the caviar strategy); one model never gets several values at once."""
+    pytest.importorskip("joblib")
+    parallel = tuning.random_search(_pid_after_a_while, SPACE, 6, np.random.default_rng(0), n_jobs=2)
+    assert len({tuple(sorted(t.config.items())) for t in parallel}) == 6  # six trials, six sets of values
+    assert len({t.score for t in parallel}) >= 2  # trained in two worker processes, side by side
+    assert "传给同一个模型" in errata.erratum("E39").fields["原文"]
+
+
+def _pid_after_a_while(config, rng):
+    import os
+    import time
+
+    time.sleep(0.05)  # long enough that the second worker takes a trial
+    return float(os.getpid())
