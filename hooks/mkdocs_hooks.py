@@ -7,7 +7,9 @@ package ``smln_site`` (a Markdown extension and page generators that Zensical ca
 * ``on_config``: the API section of the navigation, one page per module of ``smln``, in the order the notes
   introduce them (``litnotes.catalog`` reads it from the notes; ``mkdocs.yml`` names only the section).
 * ``on_files``: add the generated pages 公式与测试 (``formulas.md``), 原文对照 (``original.md``), 性能 and the API
-  pages without writing them anywhere (a copy left in ``notes/`` by ``python -m smln_site.pages`` is replaced).
+  pages without writing them anywhere (a copy left in ``notes/`` by ``python -m smln_site.pages`` is replaced), and
+  each chapter's notebook (``notebooks/<chapter>.ipynb``, ``smln_site.notebooks``).
+* ``on_page_markdown``: a chapter's page links its notebook under its title.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from smln_site import pages  # noqa: E402
+from smln_site import notebooks, pages  # noqa: E402
 
 API_SECTION = "API 参考"
 
@@ -64,9 +66,13 @@ def on_files(files, config):
         generated = pages.generated(ROOT)
     except ValueError as exc:
         raise PluginError(str(exc)) from None
-    for name, text in generated.items():
+    for name, text in {**generated, **notebooks.notebooks(ROOT)}.items():
         existing = files.get_file_from_path(name)
         if existing is not None:
             files.remove(existing)
         files.append(File.generated(config, name, content=text))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    return notebooks.with_link(markdown, page.file.src_uri)

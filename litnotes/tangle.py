@@ -93,6 +93,18 @@ class Fence:
     def text(self) -> str:
         return "".join(line + "\n" for line in self.lines)
 
+    @property
+    def end(self) -> int:
+        """1-based line of the closing fence."""
+        return self.start + len(self.lines) + 1
+
+    @property
+    def is_example(self) -> bool:
+        """An example to try: a ``python`` block that is neither package code (``title``) nor a figure (``exec``).
+
+        It runs in the tests (in order, one namespace per note) and is a code cell of the chapter's notebook."""
+        return self.lang == "python" and self.title is None and not re.search(r"(?:^|\s)exec=", self.info)
+
 
 @dataclass
 class Formula:
@@ -132,6 +144,15 @@ class Note:
     def fence_lines(self) -> set[int]:
         """0-based indices of the lines that belong to fences, their fence lines included."""
         return {k for f in self.fences for k in range(f.start - 1, f.start + len(f.lines) + 1)}
+
+    def output_of(self, example: Fence) -> Fence | None:
+        """The ``output`` block right after an example (only blank lines between): what running it shows."""
+        k = self.fences.index(example)
+        if k + 1 < len(self.fences) and self.fences[k + 1].lang == "output":
+            after = self.fences[k + 1]
+            if all(not line.strip() for line in self.lines[example.end:after.start - 1]):
+                return after
+        return None
 
 
 @dataclass
@@ -261,8 +282,9 @@ def scan_formulas(note: Note) -> list[TangleError]:
             if i in fence_at:
                 f = fence_at[i]
                 if pending:
-                    kind = "example" if f.lang == "pycon" else "code"
-                    note.formulas.append(Formula(pending[0], note.path, pending[1], kind, f.text.rstrip("\n")))
+                    kind = "example" if f.lang == "pycon" or f.is_example else "code"
+                    text = f.text + (out.text if f.is_example and (out := note.output_of(f)) else "")
+                    note.formulas.append(Formula(pending[0], note.path, pending[1], kind, text.rstrip("\n")))
                     pending = None
             i += 1
             continue

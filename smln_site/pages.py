@@ -16,6 +16,7 @@ from pathlib import Path
 
 from litnotes import catalog, fidelity, tangle
 from litnotes.markup import HEADING_RE
+from smln_site import notebooks
 from smln_site.index import build_index
 
 KIND_NAMES = {"display": "行间公式", "inline": "行内公式", "code": "伪代码", "table": "数值表", "example": "数值例子"}
@@ -189,7 +190,7 @@ def performance_page(root: Path) -> str:
         "import json",
         "from pathlib import Path",
         "",
-        "from smln.plotting import figure_svg, pyplot",
+        "from smln.plotting import pyplot, show",
         "",
         f"rows = [r for r in json.loads(Path({RESULTS!r}).read_text(encoding='utf-8'))['rows'] if r['ratio'] is not None]",
         "fig, ax = pyplot().subplots(figsize=(8, 0.32 * len(rows) + 1))",
@@ -204,7 +205,7 @@ def performance_page(root: Path) -> str:
         "       title='smln 与对照实现的时间之比')",
         "ax.tick_params(axis='y', labelsize=7)",
         "ax.invert_yaxis()",
-        "print(figure_svg(fig))",
+        "show(fig)",
         "```",
         "",
     ]
@@ -286,7 +287,8 @@ def tangle_quietly(root: Path) -> tuple[int, str]:
 
 
 def prebuild(root: Path) -> int:
-    """Tangle the notes (as the MkDocs hook does before each build), then write the generated pages into notes/."""
+    """Tangle the notes (as the MkDocs hook does before each build), then write the generated pages and the chapters'
+    notebooks into notes/."""
     code, err = tangle_quietly(root)
     if code != 0:
         sys.stderr.write(err)
@@ -297,6 +299,10 @@ def prebuild(root: Path) -> int:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+    for name, text in notebooks.notebooks(root).items():
+        path = root / "notes" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("notes", "smln", "smln_site", "litnotes", "hooks", "tests", "original")
-FILES = ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml", "benchmarks/results.json")
+FILES = ("mkdocs.yml", "tangle.py", "fidelity.py", "pyproject.toml", "jupytext.toml", "benchmarks/results.json")
 
 
 def copy_repo(tmp_path: Path) -> Path:

@@ -51,6 +51,16 @@ def test_command(command, shown):
     elif command == "python -m smln_site.pages && zensical build --strict":
         site_tests = (ROOT / "tests/test_site.py").read_text(encoding="utf-8")
         assert '[sys.executable, "-m", "smln_site.pages"]' in site_tests and '[zensical, "build", "--strict"]' in site_tests
+    elif command == 'pip install -e ".[notebook]"':
+        import tomllib
+
+        extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+        names = {re.split(r"[<>=\[ ]", req)[0] for req in extras["notebook"]}
+        assert {"jupyterlab", "jupytext", "ipykernel", "nbclient"} <= names
+        assert any("notebook" in req for req in extras["dev"])  # CI installs .[dev], so the notebook tests run there
+    elif command == "jupyter lab":  # tests/test_notebooks.py starts it and opens every note through its contents API
+        notebook_tests = (ROOT / "tests/test_notebooks.py").read_text(encoding="utf-8")
+        assert '"-m", "jupyterlab"' in notebook_tests and "/api/contents/" in notebook_tests
     elif command == 'pip install -e ".[bench]"':
         assert command in ci_commands() or 'pip install -q -e ".[bench]"' in ci_commands()
     elif command.startswith("python benchmarks/run.py"):

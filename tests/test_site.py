@@ -56,6 +56,8 @@ def test_strict_build_has_every_page(site):
     assert expected <= pages, expected - pages
     modules = {p.stem for p in (ROOT / "smln").glob("*.py") if not p.stem.startswith("_")}
     assert {f"api/{m}" for m in modules} <= pages  # an API page for every public module
+    chapters = {p.stem for p in (ROOT / "notes").glob("[0-9]*.md")}
+    assert {p.stem for p in (site / "notebooks").glob("*.ipynb")} == chapters  # each chapter's notebook
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +203,27 @@ def test_api_page_shows_adam_with_its_docstring(server, visit):
         "document.querySelectorAll('.arithmatex:not([data-katex])').length === 0", timeout=15_000)
     assert page.evaluate("document.querySelectorAll('.katex-error').length") == 0
     assert not visit.errors, visit.errors
+
+
+def test_a_chapter_page_offers_its_notebook(server, browser, tmp_path):
+    """The link under a chapter's title downloads the chapter as a notebook that parses and validates, offline."""
+    nbformat = pytest.importorskip("nbformat")
+    with Visit(browser, accept_downloads=True) as v:
+        page = v.open(f"{server}/02b-optimizers/")
+        link = page.locator("article a.smln-notebook")
+        assert link.count() == 1 and link.is_visible()
+        with page.expect_download() as info:
+            link.click()
+        download = info.value
+        assert download.suggested_filename == "02b-optimizers.ipynb"
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        assert not v.outside and not v.errors, (v.outside, v.errors)
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert any(c.metadata.get("title") == "smln/optim.py" for c in code) and all(not c.outputs for c in code)
+    assert "notes/02b-optimizers.md" in nb.cells[0].source
 
 
 def test_formula_test_link_leads_to_existing_tests(server, visit):
@@ -396,7 +419,7 @@ def test_a_figure_that_fails_fails_the_build(tmp_path):
     repo = copy_repo(tmp_path)
     note = repo / "notes/01-activations.md"
     text = note.read_text(encoding="utf-8")
-    note.write_text(text.replace("print(figure_svg(fig))", "raise RuntimeError('图画坏了')"), encoding="utf-8")
+    note.write_text(text.replace("show(fig)", "raise RuntimeError('图画坏了')"), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "out")],
                           cwd=repo, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert done.returncode != 0

@@ -416,11 +416,15 @@ def test_formulas_listing_and_errors(repo):
 
 def test_formula_kinds(repo):
     r = repo({"a.md": "[](){#k-code}\n\n```text\nW := W - a\n```\n\n[](){#k-ex}\n```pycon\n>>> 1\n1\n```\n\n"
+                      "[](){#k-py}\n\n```python\n1 + 1\n```\n\n```output\n2\n```\n\n"
+                      "[](){#k-fig}\n\n```python exec=\"on\"\nprint(2)\n```\n\n```output\n2\n```\n\n"
                       "[](){#k-table}\n\n| t | a |\n| - | - |\n| 1 | 0.1 |\n\n`[](){#not-an-id}`\n"})
     code, out, _ = run(r, "--formulas", "--json")
     import json
     got = {f["id"]: (f["kind"], f["latex"]) for f in json.loads(out)}
-    assert got == {"k-code": ("code", "W := W - a"), "k-ex": ("example", ">>> 1\n1"),
+    # an example's formula is its code and the output block after it; a figure's code is not an example
+    assert got == {"k-code": ("code", "W := W - a"), "k-ex": ("example", ">>> 1\n1"), "k-py": ("example", "1 + 1\n2"),
+                   "k-fig": ("code", "print(2)"),
                    "k-table": ("table", "| t | a |\n| - | - |\n| 1 | 0.1 |")}
 
 
