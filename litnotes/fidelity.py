@@ -17,6 +17,10 @@ links — and finds each one in the original-text blocks of the note that carrie
 * **omitted**: a deliberate omission listed in ``OMISSIONS`` with its reason;
 * **missing** / **silent**: a failure — the unit was dropped, or edited with no erratum quoting the edit.
 
+What we wrote back from a lost image sits in a restored block, ``<div class="restored" markdown data-source="…">`` …
+``</div>``, which names what the reconstruction follows; a restored block without a source, or one inside an original
+block, is a problem of the markup. Everything outside both kinds of block is the project's addition.
+
 A formula with a relation (``=``, ``:=``, ``\\le`` …) must moreover carry a formula ID in the note (and so, through
 the coverage test, a test). Sections that no note carries yet are *pending*.
 
@@ -36,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from litnotes import tangle
-from litnotes.markup import FORMULA_ID_RE, ORIGINAL_CLOSE, ORIGINAL_OPEN
+from litnotes.markup import FORMULA_ID_RE, ORIGINAL_CLOSE, ORIGINAL_OPEN, RESTORED_OPEN_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL = "original/SuperMachineLearningNotes.md"
@@ -346,23 +350,40 @@ def read_kept(note_path: str, root: Path = ROOT) -> Kept:
     note = tangle.read_note(root / note_path, root)
     tangle.scan_formulas(note)
     in_fence = note.fence_lines()
-    lines, code, problems, inside = [], [], [], None
+    lines, code, problems, inside, restored = [], [], [], None, None
     errata_lines = {k for e in note.errata for k in range(e.line - 1, e.end)}
     for k, line in enumerate(note.lines):
         if k in in_fence:
             if inside is not None and k not in {f.start - 1 for f in note.fences}:
                 code.append((k + 1, line.strip()))
             continue
-        if line.strip() == ORIGINAL_OPEN:
+        text = line.strip()
+        if text == ORIGINAL_OPEN:
             if inside is not None:
                 problems.append(f"{note_path}:{k + 1}: 原文块不能嵌套(上一个从第 {inside} 行开始)")
+            if restored is not None:
+                problems.append(f"{note_path}:{k + 1}: 原文块不能写在复原块里(复原块从第 {restored} 行开始)")
             inside = k + 1
-        elif line.strip() == ORIGINAL_CLOSE and inside is not None:
+        elif text.startswith('<div class="restored"'):
+            m = RESTORED_OPEN_RE.match(text)
+            if inside is not None:
+                problems.append(f"{note_path}:{k + 1}: 复原块不能写在原文块里(原文块从第 {inside} 行开始)")
+            elif restored is not None:
+                problems.append(f"{note_path}:{k + 1}: 复原块不能嵌套(上一个从第 {restored} 行开始)")
+            if not m or not (m.group("source") or "").strip():
+                problems.append(f'{note_path}:{k + 1}: 复原块要写明依据:<div class="restored" markdown data-source="…">')
+            if inside is None:
+                restored = k + 1
+        elif text == ORIGINAL_CLOSE and inside is not None:
             inside = None
+        elif text == ORIGINAL_CLOSE and restored is not None:
+            restored = None
         elif inside is not None and k not in errata_lines:
             lines.append((k + 1, line))
     if inside is not None:
         problems.append(f"{note_path}:{inside}: 原文块没有以 </div> 结束")
+    if restored is not None:
+        problems.append(f"{note_path}:{restored}: 复原块没有以 </div> 结束")
     return Kept(note_path, lines, code, note.errata, note.formulas, problems)
 
 

@@ -6,6 +6,8 @@
 | 公式 ID | ``[](){#act-sigmoid}``,ID 是小写字母、数字与连字符 |
 | 勘误块 | ``!!! bug "勘误 E12:标题"``,块内 ``**原文:**``、``**改正:**``、``**原因:**``、``**检验:**`` 各一段 |
 | 原文块 | ``<div class="original" markdown>`` 与 ``</div>`` 各占一行 |
+| 复原块 | ``<div class="restored" markdown data-source="依据">`` 与 ``</div>`` 各占一行:原文丢失的图片,按依据写回 |
+| 本节说明 | ``!!! ours "…"``:节首一行,说明这一节原文保留了什么、哪些是补充 |
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ ERRATUM_FIELD_RE = re.compile(r"^\*\*(?P<key>原文|改正|原因|检验)[::]\*\
 CODE_SPAN_RE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
 ORIGINAL_OPEN = '<div class="original" markdown>'
 ORIGINAL_CLOSE = "</div>"
+RESTORED_OPEN_RE = re.compile(r'^<div class="restored" markdown(?: data-source="(?P<source>[^"]*)")?>$')
+OURS_RE = re.compile(r'^!!! ours "(?P<title>[^"]*)"[ \t]*$')
 
 
 def open_fence(line: str) -> re.Match | None:

@@ -86,6 +86,7 @@ def test_errata_quote_the_original_verbatim():
 def test_the_marking_is_explained_on_the_home_page():
     home = (ROOT / "notes/index.md").read_text(encoding="utf-8")
     assert fidelity.ORIGINAL_OPEN in home and "原文对照" in home
+    assert '<div class="restored" markdown data-source=' in home and '\n!!! ours "' in home
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -183,3 +184,64 @@ def test_an_erratum_covers_only_the_change_it_states_at_its_place(copy):
     failures = [u for s in fidelity.compare(copy)[0] for u in s.failures]
     assert sorted(u.status for u in failures) == ["silent", "silent"]
     assert any("上下文" in u.detail and "目标单词" in u.detail for u in failures)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# What is ours looks like ours: restored blocks name their source, and the mostly-ours chapters say so per section
+
+MOSTLY_OURS = ("notes/04-sequence-models.md", "notes/05-word-embeddings.md", "notes/06-translation.md")
+
+
+def _restored_opens(note: str, root: Path = ROOT) -> list[int]:
+    lines = (root / note).read_text(encoding="utf-8").splitlines()
+    return [k for k, line in enumerate(lines) if line.startswith('<div class="restored"')]
+
+
+def test_a_restored_block_without_its_source_is_a_problem(copy):
+    note = "notes/05-word-embeddings.md"
+    k = _restored_opens(note, copy)[0]
+    path = copy / note
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[k] = '<div class="restored" markdown>\n'
+    path.write_text("".join(lines), encoding="utf-8")
+    problems = fidelity.compare(copy)[1]
+    assert [p for p in problems if p.startswith(f"{note}:{k + 1}:") and "依据" in p]
+
+
+def test_a_restored_block_inside_an_original_block_is_a_problem(copy):
+    note = "notes/02b-optimizers.md"
+    sentence = "随机梯度下降时,批次的样本数大小为1。"
+    _edit(copy, note, f"{sentence}\n", f'{sentence}\n\n<div class="restored" markdown data-source="某处">\n\n公式\n\n</div>\n')
+    problems = fidelity.compare(copy)[1]
+    assert any(p.startswith(note) and "原文块里" in p for p in problems)
+
+
+def test_the_marked_kinds_are_in_the_notes():
+    """Restored blocks exist where the original lost its images, each with a non-empty source (the comparison
+    reports one without a source or inside an original block, see test_original_blocks_are_well_formed)."""
+    for note in ("notes/02-gradient-descent.md", "notes/02b-optimizers.md", "notes/03-parameters.md",
+                 "notes/04-sequence-models.md", "notes/05-word-embeddings.md", "notes/07-logistic-regression.md"):
+        opens = _restored_opens(note)
+        assert opens, note
+        text = (ROOT / note).read_text(encoding="utf-8").splitlines()
+        for k in opens:
+            m = fidelity.RESTORED_OPEN_RE.match(text[k])
+            assert m and m.group("source").strip(), f"{note}:{k + 1}"
+
+
+@pytest.mark.parametrize("note", MOSTLY_OURS)
+def test_every_section_of_a_mostly_ours_chapter_says_what_the_original_kept(note):
+    from litnotes.markup import HEADING_RE, OURS_RE
+
+    parsed = tangle.read_note(ROOT / note, ROOT)
+    in_fence = parsed.fence_lines()
+    lines = parsed.lines
+    missing = []
+    for k, line in enumerate(lines):
+        m = HEADING_RE.match(line)
+        if k in in_fence or not m or len(m.group("hashes")) == 1:
+            continue
+        following = next((x for x in lines[k + 1:] if x.strip()), "")
+        if not OURS_RE.match(following):
+            missing.append(f"{note}:{k + 1}: {line}")
+    assert not missing, "\n".join(missing)

@@ -351,6 +351,21 @@ def test_original_text_is_marked_and_compared(server, visit):
     style = page.evaluate("getComputedStyle(document.querySelector('article .original')).borderLeftWidth")
     assert float(style.removesuffix("px")) > 0  # the thin rule that marks the original's text
     assert "随机梯度下降时,批次的样本数大小为1。" in blocks.all_inner_texts()[2] + blocks.all_inner_texts()[1]
+    label = "(e => { const s = getComputedStyle(e, '::before'); return [s.content, s.opacity, s.visibility]; })"
+    content, opacity, visibility = blocks.first.evaluate(label)  # the label is there without hovering
+    assert "原文" in content and float(opacity) == 1 and visibility == "visible"
+    page = visit.open(f"{server}/05-word-embeddings/")
+    restored = page.locator("article .restored")
+    assert restored.count() >= 10
+    source = restored.first.get_attribute("data-source")
+    content, opacity, visibility = restored.first.evaluate(label)  # "复原 · <its source>", visible
+    assert "复原" in content and source and source in content and float(opacity) == 1 and visibility == "visible"
+    style = restored.first.evaluate("e => getComputedStyle(e).borderLeftStyle")
+    assert style == "dashed"
+    assert page.locator("article .restored .arithmatex").count() >= 10  # the formulas inside are typeset
+    notices = page.locator("article .admonition.ours")
+    sections = page.locator("article h2, article h3, article h4")
+    assert notices.count() == sections.count() >= 9  # every section says what the original kept
     page = visit.open(f"{server}/original/")
     table = page.inner_text("article table")
     for s in fidelity.read_original(ROOT):
