@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from litnotes import tangle
+from litnotes.markup import DOC_FORMULA_RE, formula_claims
 
 RUN_FIRST = "SMLN_RUN_FIRST"  # the node IDs tests/conftest.py runs before the rest
 HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
@@ -77,22 +78,17 @@ def _formula_claims(tree: ast.AST) -> dict[str, set[str]]:
     claims = {}
     for node in tree.body if isinstance(tree, ast.Module) else []:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
-            ids = set()
-            for dec in node.decorator_list:
-                call = dec if isinstance(dec, ast.Call) else None
-                if call and ast.unparse(call.func).endswith("mark.formula"):
-                    ids |= {a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+            ids = set(formula_claims(node.decorator_list))
             if ids:
                 claims[node.name] = ids
     return claims
 
 
-LINK_ID_RE = re.compile(r"\.md#([a-z0-9][a-z0-9-]*)\)")
 
 
 def _formulas_of_changed_code(fence, touched: set[int], known: set[str]) -> list[str]:
     """The formula IDs named in the docstrings of the top-level definitions (and their methods) a change falls in:
-    ``公式:[adam-v](../02b-optimizers.md#adam-v)`` binds the code to the formula and so to the tests that claim it."""
+    ``公式(notes/02b-optimizers.md):[adam-v][]`` binds the code to the formula and so to the tests that claim it."""
     try:
         tree = ast.parse(fence.text)
     except SyntaxError:
@@ -106,7 +102,7 @@ def _formulas_of_changed_code(fence, touched: set[int], known: set[str]) -> list
             continue
         for inner in ast.walk(node):
             if isinstance(inner, (ast.FunctionDef, ast.ClassDef)):
-                for fid in LINK_ID_RE.findall(ast.get_docstring(inner) or ""):
+                for fid in DOC_FORMULA_RE.findall(ast.get_docstring(inner) or ""):
                     if fid in known and fid not in ids:
                         ids.append(fid)
     return ids

@@ -7,18 +7,22 @@
 | 勘误块 | ``!!! bug "勘误 E12:标题"``,块内 ``**原文:**``、``**改正:**``、``**原因:**``、``**检验:**`` 各一段 |
 | 原文块 | ``<div class="original" markdown>`` 与 ``</div>`` 各占一行 |
 | 复原块 | ``<div class="restored" markdown data-source="依据">`` 与 ``</div>`` 各占一行:原文丢失的图片,按依据写回 |
+| 文档字符串里的公式 | ``公式(notes/02b-optimizers.md):[adam-v][]``:autorefs 引用,网上是链接,help() 里是 ID 与笔记 |
 | 本节说明 | ``!!! ours "…"``:节首一行,说明这一节原文保留了什么、哪些是补充 |
 """
 
 from __future__ import annotations
 
+import ast
 import re
 
 FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 TITLE_RE = re.compile(r"""(?:^|[\s{])title=(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s}]+))""")
 HEADING_RE = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?[ \t]*$")
-FORMULA_ID_RE = re.compile(r"\[\]\(\)\{#(?P<id>[^}\s]*)\}")
-VALID_ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+ID = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"  # a valid formula ID
+FORMULA_ID_RE = re.compile(r"\[\]\(\)\{#(?P<id>[^}\s]*)\}")  # any ID, so that tangle.py can report a bad one
+VALID_FORMULA_ID_RE = re.compile(r"\[\]\(\)\{#(?P<id>" + ID + r")\}")  # what the site turns into an anchor
+VALID_ID_RE = re.compile(f"^{ID}$")
 INLINE_MATH_RE = re.compile(r"(?<![\\$])\$(?!\$)(?P<tex>(?:\\.|[^$\\])+?)\$(?!\$)")
 TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
 ERRATUM_HEAD_RE = re.compile(r'^(?P<indent>[ \t]*)!!! bug "勘误 (?P<id>E\d+)[::](?P<title>[^"]+)"[ \t]*$')
@@ -27,6 +31,7 @@ CODE_SPAN_RE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
 ORIGINAL_OPEN = '<div class="original" markdown>'
 ORIGINAL_CLOSE = "</div>"
 RESTORED_OPEN_RE = re.compile(r'^<div class="restored" markdown(?: data-source="(?P<source>[^"]*)")?>$')
+DOC_FORMULA_RE = re.compile(r"\[(?P<id>" + ID + r")\]\[\]")
 OURS_RE = re.compile(r'^!!! ours "(?P<title>[^"]*)"[ \t]*$')
 
 
@@ -49,3 +54,13 @@ def fence_title(info: str) -> str | None:
     if not m:
         return None
     return next(g for g in (m.group("dq"), m.group("sq"), m.group("bare")) if g is not None)
+
+
+def formula_claims(decorators: list[ast.expr]) -> list[str]:
+    """测试用 ``@pytest.mark.formula("adam-v", …)`` 认领的公式 ID(按出现的顺序)。"""
+    ids = []
+    for dec in decorators:
+        if (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "formula"
+                and ast.unparse(dec.func.value) == "pytest.mark"):
+            ids += [a.value for a in dec.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    return ids

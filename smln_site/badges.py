@@ -26,10 +26,9 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from litnotes.markup import ERRATUM_HEAD_RE
+from litnotes.markup import ERRATUM_HEAD_RE, VALID_FORMULA_ID_RE
 from smln_site.index import build_index
 
-MARKER = r"\[\]\(\)\{#(?P<id>[a-z][a-z0-9-]*)\}"
 BLOCK_CLASS = "formula-ref formula-ref-block"
 
 
@@ -45,7 +44,7 @@ class _Links:
         a.text = fid
         out.append(a)
         tests = index.tests.get(fid, [])
-        a = etree.Element("a", {"class": "formula-tests", "href": f"formulas.md#{fid}", "title": "检验这个公式的测试"})
+        a = etree.Element("a", {"class": "formula-tests", "href": f"formulas.md#tests-{fid}", "title": "检验这个公式的测试"})
         a.text = f"✓ {len(tests)} 个测试"
         out.append(a)
         for obj in index.api.get(fid, []):
@@ -64,7 +63,9 @@ class _Links:
 
 
 class FormulaIdProcessor(InlineProcessor):
-    """``[](){#id}`` → ``<span class="formula-ref" id="id">`` with its links (before the link pattern sees it)."""
+    """``[](){#id}`` → ``<span class="formula-ref"><a class="formula-anchor" id="id"></a>…`` with its links (before the
+    link pattern sees it). The anchor is an empty ``<a id>``, which mkdocs-autorefs registers: a docstring's ``[id][]``
+    links to the formula in its note."""
 
     def __init__(self, pattern, md, links: _Links):
         super().__init__(pattern, md)
@@ -72,7 +73,9 @@ class FormulaIdProcessor(InlineProcessor):
 
     def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
         fid = m.group("id")
-        span = etree.Element("span", {"class": "formula-ref", "id": fid})
+        span = etree.Element("span", {"class": "formula-ref"})
+        etree.SubElement(span, "a", {"class": "formula-anchor", "id": fid, "href": f"#{fid}", "aria-hidden": "true",
+                                     "tabindex": "-1"})  # the anchor mkdocs-autorefs registers (empty, not focusable)
         mark = etree.SubElement(span, "a", {"class": "formula-mark", "href": f"#{fid}", "tabindex": "0",
                                             "aria-label": f"公式 {fid}:测试、代码与勘误"})
         mark.text = "#"
@@ -92,8 +95,9 @@ class BlockIdTreeprocessor(Treeprocessor):
                     and not (p.text or "").strip() and not (kids[0].tail or "").strip():
                 span = kids[0]
                 p.tag, p.text = "div", None
-                p.attrib.update({"class": BLOCK_CLASS, "id": span.get("id")})
+                p.attrib.update({"class": BLOCK_CLASS})
                 p.remove(span)
+                p.append(span.find("a"))  # the anchor
                 for link in span.find("span"):
                     p.append(link)
 
@@ -131,7 +135,7 @@ class BadgesExtension(Extension):
     def extendMarkdown(self, md):  # noqa: N802
         links = _Links(Path(self.getConfig("root")).resolve())
         md.preprocessors.register(ReadIndex(md, links), "smln_read_index", 100)
-        md.inlinePatterns.register(FormulaIdProcessor(MARKER, md, links), "smln_formula_id", 185)
+        md.inlinePatterns.register(FormulaIdProcessor(VALID_FORMULA_ID_RE.pattern, md, links), "smln_formula_id", 185)
         md.treeprocessors.register(BlockIdTreeprocessor(md), "smln_formula_block", 15)
         md.preprocessors.register(ErrataAnchors(md), "smln_errata_anchors", 22)  # after fences, before raw HTML
         md.registerExtension(self)

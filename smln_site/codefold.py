@@ -16,14 +16,12 @@ note's text.
 from __future__ import annotations
 
 import ast
-import re
 
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
-from litnotes.markup import fence_closer, fence_title, open_fence
+from litnotes.markup import DOC_FORMULA_RE, fence_closer, fence_title, open_fence
 
-DOC_LINK_RE = re.compile(r"\[(?P<id>[a-z][a-z0-9-]*)\]\((?:\.\./)*[\w./-]*\.md#(?P=id)\)")
 MAX_FORMULAS = 8
 
 
@@ -47,9 +45,9 @@ def summary(target: str, code: str) -> str:
     if not public:
         parts.append("模块的开头(导入与说明)" if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body)
                      else "辅助代码")
-    ids = list(dict.fromkeys(m.group("id") for m in DOC_LINK_RE.finditer(code)))
+    ids = list(dict.fromkeys(m.group("id") for m in DOC_FORMULA_RE.finditer(code)))
     if ids:
-        shown = "、".join(f"[{i}](#{i})" for i in ids[:MAX_FORMULAS])
+        shown = "、".join(f"[{i}][]" for i in ids[:MAX_FORMULAS])  # autorefs: the formula, on whichever page it is
         parts.append("公式 " + shown + ("……" if len(ids) > MAX_FORMULAS else ""))
     return " · ".join(parts).replace('"', "'")
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from litnotes import tangle
+from litnotes.markup import DOC_FORMULA_RE, formula_claims
 
 ERRATA_TEST_RE = re.compile(r"`(?P<file>tests/[\w/]+\.py)::(?P<test>\w+)`")
-DOC_LINK_RE = re.compile(r"\]\((?:\.\./)*[\w./-]*\.md#(?P<id>[a-z][a-z0-9-]*)\)")
 
 
 @dataclass
@@ -36,15 +36,6 @@ class Index:
     errata: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # formula → E4, …
 
 
-def formula_ids_of(decorators) -> list[str]:
-    ids = []
-    for dec in decorators:
-        if (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "formula"
-                and ast.unparse(dec.func.value) == "pytest.mark"):
-            ids += [a.value for a in dec.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-    return ids
-
-
 def _tests(root: Path) -> tuple[dict[str, list[TestRef]], dict[str, list[str]]]:
     """Formula → tests naming it; and test label → formula IDs (for errata)."""
     by_formula: dict[str, list[TestRef]] = defaultdict(list)
@@ -55,7 +46,7 @@ def _tests(root: Path) -> tuple[dict[str, list[TestRef]], dict[str, list[str]]]:
             if not isinstance(node, ast.FunctionDef):
                 continue
             rel = path.relative_to(root).as_posix()
-            ids = formula_ids_of(node.decorator_list)
+            ids = formula_claims(node.decorator_list)
             by_test[f"{rel}::{node.name}"] = ids
             ref = TestRef(rel, node.name, node.lineno, ast.get_source_segment(text, node, padded=True) or "")
             if node.decorator_list:  # include the decorators in the shown source
@@ -73,7 +64,7 @@ def _api(root: Path) -> dict[str, list[str]]:
         module = ".".join(path.relative_to(root).with_suffix("").parts)
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-                for fid in DOC_LINK_RE.findall(ast.get_docstring(node) or ""):
+                for fid in DOC_FORMULA_RE.findall(ast.get_docstring(node) or ""):
                     if f"{module}.{node.name}" not in found[fid]:
                         found[fid].append(f"{module}.{node.name}")
     return found

@@ -44,9 +44,9 @@ def formulas_page(root: Path) -> str:
         doc = note.removeprefix("notes/")
         title = next((ln[2:].strip() for ln in (root / note).read_text(encoding="utf-8").splitlines()
                       if ln.startswith("# ")), doc)
-        lines += [f"## {title}", ""]
+        lines += [f"## {title} {{ #formulas-{Path(doc).stem} }}", ""]  # ids of their own: the notes own the titles and IDs
         for fm in fms:
-            lines += [f"### {fm.id} {{ #{fm.id} }}", ""]
+            lines += [f"### {fm.id} {{ #tests-{fm.id} }}", ""]
             meta = [f"[{doc}:{fm.line}]({doc}#{fm.id})", KIND_NAMES.get(fm.kind, fm.kind)]
             meta += [f"[`{obj}`][{obj}]" for obj in index.api.get(fm.id, [])]
             meta += [f"[勘误 {e}]({doc}#errata-{e.lower()})" for e in index.errata.get(fm.id, [])]

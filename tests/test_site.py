@@ -228,10 +228,10 @@ def test_a_chapter_page_offers_its_notebook(server, browser, tmp_path):
 
 def test_formula_test_link_leads_to_existing_tests(server, visit):
     page = visit.open(f"{server}/02-gradient-descent/")
-    page.click('[id="gd-weight-decay"] .formula-tests')
-    page.wait_for_url("**/formulas/#gd-weight-decay")
+    page.click('div.formula-ref-block:has([id="gd-weight-decay"]) .formula-tests')
+    page.wait_for_url("**/formulas/#tests-gd-weight-decay")
     labels = page.evaluate("""() => {
-        const h = document.getElementById('gd-weight-decay');
+        const h = document.getElementById('tests-gd-weight-decay');
         const out = [];
         for (let el = h.nextElementSibling; el && el.tagName !== 'H3' && el.tagName !== 'H2'; el = el.nextElementSibling)
             el.querySelectorAll('summary code').forEach(c => out.push(c.textContent));
@@ -248,7 +248,7 @@ def test_formula_test_link_leads_to_existing_tests(server, visit):
 
 def test_inline_formula_mark_reveals_its_links_on_focus(server, visit):
     page = visit.open(f"{server}/02b-optimizers/")
-    ref = page.locator('span.formula-ref[id="mom-v"]')
+    ref = page.locator('span.formula-ref:has(> [id="mom-v"])')
     links = ref.locator(".formula-links")
     assert not links.is_visible()  # a small mark in the sentence, nothing more
     assert ref.locator(".formula-mark").inner_text().strip() == "#"
@@ -256,7 +256,7 @@ def test_inline_formula_mark_reveals_its_links_on_focus(server, visit):
     assert links.is_visible()
     assert "✓ 3 个测试" in links.inner_text() and "Momentum" in links.inner_text()
     href = links.locator(".formula-tests").get_attribute("href")
-    assert href.endswith("formulas/#mom-v")
+    assert href.endswith("formulas/#tests-mom-v")
     assert not visit.errors, visit.errors
 
 
@@ -291,7 +291,11 @@ def test_pages_read_as_notes_code_one_click_away(server, browser, chapter):
         assert all(t.rstrip("\n") in tangled for t in shown)
         # docstring links are links, and the text stays the text
         link = page.locator("details.smln-code a.smln-doclink").first
-        assert link.count() == 1 and link.get_attribute("href").split("#")[-1] in link.inner_text()
+        assert link.count() == 1 and unquote(link.get_attribute("href").split("#")[-1]) in link.inner_text()
+        formula = page.locator("details.smln-code a.smln-doclink", has_text="][]").first  # 公式(notes/…):[id][]
+        fid = formula.inner_text().strip("[]")
+        assert formula.get_attribute("href").endswith(f"#{fid}")
+        assert page.locator(f'[id="{fid}"]').count() == 1 or "/" in formula.get_attribute("href")
         wide = page.evaluate("[...document.querySelectorAll('article pre > code')]"
                              ".filter(c => c.scrollWidth > c.clientWidth + 1).length")
         assert wide == 0, f"{wide} code blocks are cut off at the right"
@@ -481,7 +485,7 @@ def test_zensical_builds_the_same_site(tmp_path):
     chapter = (site / "02b-optimizers/index.html").read_text(encoding="utf-8")
     assert chapter.count('class="original"') >= 8 and chapter.count('class="smln-figure"') >= 3
     assert chapter.count('<details class="smln-code">') == 4  # the tangled blocks, folded
-    assert 'id="adam-w"' in chapter and 'href="../formulas/#adam-w"' in chapter and 'id="errata-e8"' in chapter
+    assert 'id="adam-w"' in chapter and 'href="../formulas/#tests-adam-w"' in chapter and 'id="errata-e8"' in chapter
     assert "smln.optim.Adam" in (site / "api/optim/index.html").read_text(encoding="utf-8")
     notes = lambda root: [p.relative_to(root) for p in tangle.note_paths(root)]  # noqa: E731
     assert notes(repo) == notes(ROOT)  # the pages it wrote into notes/ are not notes
