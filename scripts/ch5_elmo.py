@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the chapter-5 ELMo biLM once, with a fixed seed, and save what the note shows.
 
-    python scripts/ch5_elmo.py                           # the committed run (about 3 minutes on one core: 188 s of training)
+    python scripts/ch5_elmo.py                           # the committed run (about 2 minutes on an idle core: 134 s of training)
     python scripts/ch5_elmo.py --steps 3 --out /tmp/x.json   # the first steps of the same run (no probes)
 
 The text is the standard library's ``pydoc_data.topics`` (no download), the corpus of the chapter's other

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the chapter-5 embeddings once, with a fixed seed, and save what the note shows.
 
-    python scripts/ch5_embeddings.py                      # the committed run (about 15 s on one core)
+    python scripts/ch5_embeddings.py                      # the committed run (about 20 s on one core)
     python scripts/ch5_embeddings.py --out /tmp/x.json    # the same run, elsewhere (the test compares the two)
 
 The text is the standard library's ``pydoc_data.topics`` (no download), one sentence per line. Trains word2vec

@@ -36,7 +36,8 @@ def formulas_page(root: Path) -> str:
         "",
         f"笔记中共有 **{len(index.formulas)}** 个带 ID 的公式,其中 **{tested}** 个有测试检验"
         f"(`tests/test_formula_coverage.py` 要求全部都有)。每个公式下面列出实现它的代码和检验它的测试;"
-        "展开测试可以看到它的源代码。测试的标准答案独立于实现:能解析的公式由 SymPy 从笔记的 LaTeX 直接读出,"
+        "点开测试的名字就是它的源代码(每个测试文件一页,一个测试只出现一次,所以本页很小、打开很快)。"
+        "测试的标准答案独立于实现:能解析的公式由 SymPy 从笔记的 LaTeX 直接读出,"
         "其余的在测试中用 SymPy 手工构造,或用闭式解、穷举、中心差分检验。",
         "",
     ]
@@ -56,11 +57,42 @@ def formulas_page(root: Path) -> str:
             else:
                 lang = {"example": "pycon", "table": "markdown"}.get(fm.kind, "text")
                 lines += [f"```{lang}", fm.latex, "```", ""]
-            for ref in index.tests.get(fm.id, []):
-                lines += [f'??? success "`{ref.label}`"', "", "    ```python"]
-                lines += [f"    {ln}" if ln else "" for ln in ref.source.splitlines()]
-                lines += ["    ```", ""]
+            refs = index.tests.get(fm.id, [])
+            if refs:
+                lines += ["检验它的测试:", ""] + [f"- [`{ref.label}`]({test_page(ref)}#{test_anchor(ref)})" for ref in refs]
+                lines.append("")
     return "\n".join(lines)
+
+
+def test_page(ref) -> str:
+    """The generated page that shows a test's source: ``tests/test_optimizers.md`` for ``tests/test_optimizers.py``."""
+    return ref.file.removesuffix(".py") + ".md"
+
+
+def test_anchor(ref) -> str:
+    """A test's anchor on its page: the file's stem and the test's name (names repeat across files, anchors may not)."""
+    return f"{Path(ref.file).stem}--{ref.name}"
+
+
+def test_pages(root: Path) -> dict[str, str]:
+    """One page per test file: the source of each of its tests that checks a formula, once, with the formulas it checks."""
+    index = build_index(root)
+    by_file: dict[str, dict] = defaultdict(dict)
+    checks: dict[str, list[str]] = defaultdict(list)
+    for fid, refs in index.tests.items():
+        for ref in refs:
+            by_file[ref.file][ref.name] = ref
+            checks[ref.label].append(fid)
+    out = {}
+    for file, refs in sorted(by_file.items()):
+        lines = [f"# `{file}`", "", f"这个测试文件里检验笔记公式的 {len(refs)} 个测试的源代码,按在文件里的顺序;"
+                 "公式的 ID 链接到笔记里的公式。全部公式见 [公式与测试](../formulas.md)。", ""]
+        for ref in sorted(refs.values(), key=lambda r: r.line):
+            formulas = "、".join(f"[{fid}][]" for fid in dict.fromkeys(checks[ref.label]))
+            lines += [f"## `{ref.name}` {{ #{test_anchor(ref)} }}", "", f"`{file}:{ref.line}` · 检验 {formulas}", "",
+                      "```python", *ref.source.splitlines(), "```", ""]
+        out[test_page(next(iter(refs.values())))] = "\n".join(lines)
+    return out
 
 
 def _heading_above(root: Path, note: str, line: int) -> str | None:
@@ -275,7 +307,7 @@ def api_nav(root: Path, titles: dict[str, str] | None = None) -> list:
 
 def generated(root: Path) -> dict[str, str]:
     """Every generated page: its path under notes/ and its Markdown."""
-    return {**{name: globals()[fn](root) for name, fn in PAGES.items()}, **api_pages(root)}
+    return {**{name: globals()[fn](root) for name, fn in PAGES.items()}, **api_pages(root), **test_pages(root)}
 
 
 def tangle_quietly(root: Path) -> tuple[int, str]:

@@ -234,7 +234,7 @@ def test_formula_test_link_leads_to_existing_tests(server, visit):
         const h = document.getElementById('tests-gd-weight-decay');
         const out = [];
         for (let el = h.nextElementSibling; el && el.tagName !== 'H3' && el.tagName !== 'H2'; el = el.nextElementSibling)
-            el.querySelectorAll('summary code').forEach(c => out.push(c.textContent));
+            el.querySelectorAll('li a code').forEach(c => out.push(c.textContent));
         return out;
     }""")
     assert labels, "no tests listed under the formula"
@@ -243,7 +243,27 @@ def test_formula_test_link_leads_to_existing_tests(server, visit):
         defined = {n.name for n in ast.parse((ROOT / file).read_text(encoding="utf-8")).body
                    if isinstance(n, ast.FunctionDef)}
         assert name in defined, label
-    assert "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha" in labels
+    label = "tests/test_gradient_descent.py::test_errata_weight_decay_multiplies_by_alpha"
+    assert label in labels
+    page.locator("article li a", has_text=label).click()  # its source, on the test file's page
+    page.wait_for_url("**/tests/test_gradient_descent/#test_gradient_descent--test_errata_weight_decay_multiplies_by_alpha")
+    heading = page.locator('[id="test_gradient_descent--test_errata_weight_decay_multiplies_by_alpha"]')
+    source = heading.evaluate("h => { let el = h.nextElementSibling; while (el && !el.querySelector('pre')) "
+                              "el = el.nextElementSibling; return el.querySelector('pre').textContent; }")
+    assert source.lstrip().startswith(("@pytest", "def test_errata_weight_decay_multiplies_by_alpha"))
+    assert "gd-weight-decay" in heading.evaluate("h => h.nextElementSibling.textContent")  # the formulas it checks
+    assert not visit.errors, visit.errors
+
+
+def test_the_formulas_page_is_small_and_each_test_source_appears_once(site):
+    """The formulas page lists, the test pages show: each test's source is on its file's page, once."""
+    formulas = (site / "formulas/index.html").read_bytes()
+    assert len(formulas) < 600_000, len(formulas)  # it was 2.2 MB when every test's source sat under each formula
+    for page in (site / "tests").glob("*/index.html"):
+        html = page.read_text(encoding="utf-8")
+        ids = [i for i in html.split('id="')[1:] if "--test_" in i.split('"')[0]]
+        names = [i.split('"')[0] for i in ids]
+        assert names and len(names) == len(set(names)), page
 
 
 def test_inline_formula_mark_reveals_its_links_on_focus(server, visit):
