@@ -3,6 +3,8 @@
 
     python scripts/ch5_embeddings.py                      # the committed run (about 20 s on one core)
     python scripts/ch5_embeddings.py --out /tmp/x.json    # the same run, elsewhere (the test compares the two)
+    python scripts/ch5_embeddings.py --short --out /tmp/x.json   # word2vec whole, the first epochs of GloVe and the
+                                                                 # neural LM (their losses begin as the committed run's)
 
 The text is the standard library's ``pydoc_data.topics`` (no download), one sentence per line. Trains word2vec
 (skip-gram with negative sampling), GloVe and the fixed-window neural language model with smln, and writes
@@ -68,6 +70,8 @@ def describe(model, seconds: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--short", action="store_true",
+                        help="GloVe 2 epochs and the neural LM 1 (their schedules do not depend on the epoch count)")
     args = parser.parse_args(argv)
     corpus = sentences()
     data = {"seed": SEED, "sentences": len(corpus), "words": sum(map(len, corpus)), "models": {}}
@@ -76,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                             progress=False).fit(corpus)
     data["models"]["word2vec"] = describe(w2v, time.perf_counter() - start)
     start = time.perf_counter()
-    glv = glove.GloVe(dim=50, window=10, epochs=25, min_count=5, rng=np.random.default_rng(SEED), progress=False).fit(corpus)
+    glv = glove.GloVe(dim=50, window=10, epochs=2 if args.short else 25, min_count=5, rng=np.random.default_rng(SEED), progress=False).fit(corpus)
     data["models"]["glove"] = describe(glv, time.perf_counter() - start) | {"nnz": int(glv.nnz_)}
     start = time.perf_counter()
-    nlm = word2vec.NeuralLM(d=32, n=4, n_h=128, epochs=3, min_count=5, rng=np.random.default_rng(SEED),
+    nlm = word2vec.NeuralLM(d=32, n=4, n_h=128, epochs=1 if args.short else 3, min_count=5, rng=np.random.default_rng(SEED),
                             progress=False).fit([w for s in corpus for w in s])
     data["models"]["nlm"] = describe(nlm, time.perf_counter() - start)
     for name, model in data["models"].items():

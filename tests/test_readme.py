@@ -70,7 +70,7 @@ def test_command(command, shown):
         assert command in ci_commands()
     elif command.startswith("pytest "):
         args = shlex.split(command)[1:]
-        out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0", *args],
                              cwd=ROOT, capture_output=True, text=True)
         assert out.returncode == 0, out.stdout + out.stderr
         collected = [ln for ln in out.stdout.splitlines() if "::" in ln]
