@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                             progress=False).fit(corpus)
     data["models"]["word2vec"] = describe(w2v, time.perf_counter() - start)
     start = time.perf_counter()
-    glv = glove.GloVe(dim=50, window=10, epochs=2 if args.short else 25, min_count=5, rng=np.random.default_rng(SEED), progress=False).fit(corpus)
+    glv = glove.GloVe(dim=50, window=10, epochs=2 if args.short else 25, min_count=5, rng=np.random.default_rng(SEED),
+                      progress=False).fit(corpus)
     data["models"]["glove"] = describe(glv, time.perf_counter() - start) | {"nnz": int(glv.nnz_)}
     start = time.perf_counter()
     nlm = word2vec.NeuralLM(d=32, n=4, n_h=128, epochs=1 if args.short else 3, min_count=5, rng=np.random.default_rng(SEED),
