@@ -38,6 +38,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.repo import FILES as REPO_FILES  # noqa: E402
+from tests.repo import FOLDERS as REPO_FOLDERS  # noqa: E402
+
 SKIP = {"plotting.py"}  # draws figures; what it draws is looked at, not asserted
 BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
           ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv}
@@ -146,8 +151,8 @@ def mutants_of(path: Path) -> list[tuple[Mutant, str]]:
     return found
 
 
-COPIED = (("smln", "smln_site", "litnotes", "hooks", "tests", "notes", "original", "scripts", "benchmarks"),
-          ("tangle.py", "fidelity.py", "pyproject.toml", "mkdocs.yml"))
+# what the tests' own copies hold (tests/repo.py), plus the scripts and benchmarks some tests run
+COPIED = ((*REPO_FOLDERS, "scripts", "benchmarks"), tuple(f for f in REPO_FILES if "/" not in f))
 
 
 def snapshot(src: Path, dst: Path) -> Path:
