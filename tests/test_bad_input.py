@@ -407,6 +407,13 @@ def test_clipping_keeps_the_largest_scale_whose_norm_is_within_max_norm():
     assert clipped["W"].tolist() == [3.0, 4.0]  # not shrunk one more step below 5
 
 
+@pytest.mark.parametrize("max_norm", [5e-324, 1e-320, 3e-310])
+def test_clipping_to_a_subnormal_max_norm_ends_within_it(max_norm):
+    # the scale θ/‖g‖ is subnormal: scale × (1 − eps) rounds back to scale, only the step to the next float down ends
+    clipped = sequence.clip_gradients({"W": np.array([938.2, -577.4, 1702.7])}, max_norm)
+    assert sequence.global_norm(clipped) <= max_norm
+
+
 def test_a_gate_weight_without_its_input_columns_is_blamed_not_the_input():
     params = lstm.init_lstm_params(2, 3, 4, np.random.default_rng(0))
     params["Wc"] = params["Wc"][:, :3]  # (n_a, n_a): the x columns are missing
