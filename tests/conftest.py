@@ -149,6 +149,14 @@ def pytest_runtest_makereport(item, call):
     report.longrepr = "\n\n".join([text, *sections])
 
 
+def pytest_configure(config):
+    """SymPy derivations are cached in pytest's cache directory (tests/oracle.py: ``derivation``)."""
+    from tests import oracle
+
+    cache = getattr(config, "cache", None)
+    oracle.CACHE_DIR[0] = cache.mkdir("sympy") if cache is not None else None
+
+
 @pytest.fixture(autouse=True)
 def _record_formulas_read(request):
     """Remember which formulas each test reads through tests/oracle.py (for the failure report above)."""

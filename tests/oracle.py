@@ -5,6 +5,12 @@ oracle with ``oracle("act-sigmoid")``: the SymPy expression parsed from the note
 side of ``=`` or ``:=``), its derivatives by ``sympy.diff``, and NumPy functions made by ``lambdify``, each
 computed once per formula and cached.
 
+Derivations that take seconds (Jacobians of a recurrent step, gradients of a hand-built loss) are built by functions
+decorated with ``@derivation``: their lambdified results are kept on disk (in pytest's cache directory,
+``.pytest_cache/d/sympy``; ``pytest --cache-clear`` empties it) under a key made of the function's arguments, the
+source of its test module and of this harness, SymPy's version, and the LaTeX of every formula the derivation read
+from the notes. Editing a formula rebuilds exactly the derivations that read it; editing code or prose rebuilds none.
+
 Where SymPy's LaTeX parser cannot read a formula (matrices, sequences, sums over sets), the test builds the
 SymPy expression by hand and says so; it still reads the note's LaTeX with ``latex(ID)`` and asserts on it.
 """
@@ -12,7 +18,14 @@ SymPy expression by hand and says so; it still reads the note's LaTeX with ``lat
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
+import json
+import os
+import pickle
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +38,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 CURRENT_TEST: list[str | None] = [None]  # set by tests/conftest.py for the test that is running
+CACHE_DIR: list[Path | None] = [None]  # set by tests/conftest.py (none under ``-p no:cacheprovider``)
 _READ: dict[str, list[str]] = {}
+_RECORDING: list[list[str]] = []  # the formulas read by the derivations being built, innermost last
 
 
 def _note_read(formula_id: str) -> None:
+    for seen in _RECORDING:
+        if formula_id not in seen:
+            seen.append(formula_id)
     if CURRENT_TEST[0]:
         seen = _READ.setdefault(CURRENT_TEST[0], [])
         if formula_id not in seen:
@@ -279,3 +297,113 @@ def pseudo(formula_id: str, words: dict[str, str]) -> sympy.Expr:
         return sympy.sympify(rhs, locals=local)
     except (sympy.SympifyError, SyntaxError, TypeError) as exc:
         raise AssertionError(f"{where(formula_id)}: cannot read the rule {rules[0]!r}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Derivations cached in memory and on disk
+
+
+def derivation(build):
+    """Cache what ``build(*args)`` derives: in memory for the session, and on disk across sessions.
+
+    ``build`` returns lambdified functions, SymPy objects and plain data, nested in tuples, lists and dicts. A
+    cached result replays the formulas the first build read (``read_during`` stays right for the failure report),
+    and its disk key holds their LaTeX as it stands now: a formula edited in a note misses the cache.
+    """
+    memory: dict[tuple, tuple[object, list[str]]] = {}
+
+    @functools.wraps(build)
+    def cached(*args):
+        if args not in memory:
+            memory[args] = _load_or_build(build, args)
+        value, reads = memory[args]
+        for formula_id in reads:
+            _note_read(formula_id)
+        return value
+
+    return cached
+
+
+def _recipe(build, args: tuple) -> str:
+    source = Path(sys.modules[build.__module__].__file__).read_bytes() + Path(__file__).read_bytes()
+    text = repr((build.__module__, build.__qualname__, args, sympy.__version__)).encode() + source
+    return hashlib.sha256(text).hexdigest()[:32]
+
+
+def _latex_key(recipe: str, reads: list[str]) -> str | None:
+    known = formulas()
+    if any(i not in known for i in reads):
+        return None
+    text = json.dumps([recipe, [(i, known[i].latex) for i in reads]], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _load_or_build(build, args: tuple) -> tuple[object, list[str]]:
+    folder = CACHE_DIR[0]
+    recipe = _recipe(build, args) if folder else ""
+    if folder and (folder / f"{recipe}.json").exists():
+        reads = json.loads((folder / f"{recipe}.json").read_text(encoding="utf-8"))
+        key = _latex_key(recipe, reads)
+        if key and (folder / f"{key}.pickle").exists():
+            try:
+                return pickle.loads((folder / f"{key}.pickle").read_bytes()), reads
+            except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never trusted
+                pass
+    _RECORDING.append([])
+    try:
+        value = build(*args)
+    finally:
+        reads = _RECORDING.pop()
+    for formula_id in reads:  # an outer derivation being built read them too
+        _note_read(formula_id)
+    key = _latex_key(recipe, reads) if folder else None
+    if key:
+        data = _dumps(value)
+        if data is not None:
+            _write(folder / f"{key}.pickle", data)
+            _write(folder / f"{recipe}.json", json.dumps(reads).encode())
+    return value, reads
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write whole or not at all: two workers may build the same derivation at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+@functools.cache
+def _numpy_namespace() -> dict:
+    """The names a function made by ``sympy.lambdify(..., "numpy")`` may use."""
+    return dict(sympy.lambdify([], 0, "numpy").__globals__)
+
+
+def _relambdify(source: str, imported: dict):
+    namespace = {**_numpy_namespace(), **imported}
+    exec(compile(source, "<cached sympy derivation>", "exec"), namespace)  # noqa: S102 - source lambdify wrote
+    return namespace["_lambdifygenerated"]
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a lambdified function as its source, plus what lambdify imported for it beyond NumPy's namespace
+    (``functools.reduce`` for ``Max``), which pickle stores by reference."""
+
+    def reducer_override(self, obj):
+        if callable(obj) and getattr(obj, "__name__", "") == "_lambdifygenerated":
+            import inspect
+
+            base = _numpy_namespace()
+            imported = {n: obj.__globals__[n] for n in obj.__code__.co_names if n not in base}
+            return _relambdify, (inspect.getsource(obj), imported)
+        return NotImplemented
+
+
+def _dumps(value) -> bytes | None:
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except (pickle.PicklingError, TypeError, AttributeError, KeyError, OSError):
+        return None  # not cacheable: built again next session
+    return buffer.getvalue()

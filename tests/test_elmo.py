@@ -25,7 +25,7 @@ from smln.validation import NotFittedError
 from tests import errata
 from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference
-from tests.oracle import ROOT, assert_latex, symbol_matrix
+from tests.oracle import ROOT, assert_latex, derivation, symbol_matrix
 
 NOTE = "notes/05-word-embeddings.md"
 DEMO = ROOT / "notes" / "assets" / "data" / "ch5-elmo.json"
@@ -45,32 +45,35 @@ def _values(symbols, rng):
 # The character CNN
 
 
-@pytest.mark.formula("elmo-conv", "elmo-pool", "elmo-highway", "elmo-proj")
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_character_cnn_and_its_gradients_are_sympys(seed):
+CNN_IDS = ((1, 4, 2), (1, 3, 2))  # two words, L = 3 characters each
+CNN_WIDTHS, CNN_FILTERS, CNN_D_C, CNN_V_C, CNN_D = (1, 2), {1: 1, 2: 1}, 2, 5, 2
+
+
+@derivation
+def _char_cnn_oracle(ids):
+    """elmo-conv … elmo-proj for the words ``ids``, built by hand in SymPy, and the gradients of the loss
+    Σ R ⊙ x (R a matrix of symbols) by ``sympy.diff``; all lambdified on the parameters and R, flattened row by row."""
     assert_latex("elmo-conv", r"f_i^{(w)} = \tanh\left(F^{(w)} \operatorname{vec}([c_i, c_{i+1}, \dots, c_{i+w-1}])",
                  r"+ b^{(w)}\right)")
     assert_latex("elmo-pool", r"y^{(w)} = \max_{i} f_i^{(w)}")
     assert_latex("elmo-highway", r"z = t \odot g + (1 - t) \odot y", r"t = \sigma(W_T y + b_T)",
                  r"g = \operatorname{ReLU}(W_H y + b_H)")
     assert_latex("elmo-proj", r"x_k = W_p z + b_p")
-    d_c, V_c, d, widths, n_f = 2, 5, 2, (1, 2), {1: 1, 2: 1}
-    ids = np.array([[1, 4, 2], [1, 3, 2]])  # two words, L = 3 characters each
+    d_c, d, n_f, L_w = CNN_D_C, CNN_D, CNN_FILTERS, len(ids[0])
     D = sum(n_f.values())
-    symbols = {"char.C": symbol_matrix("C", d_c, V_c), "hw.WT": symbol_matrix("WT", D, D), "hw.bT": symbol_matrix("bT", D, 1),
-               "hw.WH": symbol_matrix("WH", D, D), "hw.bH": symbol_matrix("bH", D, 1), "proj.W": symbol_matrix("Wp", d, D),
-               "proj.b": symbol_matrix("bp", d, 1)}
-    for w in widths:
+    symbols = {"char.C": symbol_matrix("C", d_c, CNN_V_C), "hw.WT": symbol_matrix("WT", D, D),
+               "hw.bT": symbol_matrix("bT", D, 1), "hw.WH": symbol_matrix("WH", D, D),
+               "hw.bH": symbol_matrix("bH", D, 1), "proj.W": symbol_matrix("Wp", d, D), "proj.b": symbol_matrix("bp", d, 1)}
+    for w in CNN_WIDTHS:
         symbols |= {f"char.F{w}": symbol_matrix(f"F{w}", n_f[w], d_c * w), f"char.b{w}": symbol_matrix(f"b{w}", n_f[w], 1)}
-    subs, params = _values(symbols, np.random.default_rng(seed))
-    R = np.random.default_rng(seed + 10).standard_normal((d, 2))
+    R = symbol_matrix("R", d, len(ids))
     loss = 0
-    for word in range(2):
-        c = [symbols["char.C"][:, ids[word, i]] for i in range(ids.shape[1])]
+    for word in range(len(ids)):
+        c = [symbols["char.C"][:, ids[word][i]] for i in range(L_w)]
         y = []
-        for w in widths:
+        for w in CNN_WIDTHS:
             # vec([c_i … c_{i+w−1}]) in the order the code flattens (d_c, w): row r of the window, column j
-            windows = [sympy.Matrix([c[i + j][r] for r in range(d_c) for j in range(w)]) for i in range(3 - w + 1)]
+            windows = [sympy.Matrix([c[i + j][r] for r in range(d_c) for j in range(w)]) for i in range(L_w - w + 1)]
             f = [(symbols[f"char.F{w}"] * win + symbols[f"char.b{w}"]).applyfunc(sympy.tanh) for win in windows]
             y += [sympy.Max(*(fi[k] for fi in f)) for k in range(n_f[w])]
         y = sympy.Matrix(y)
@@ -79,15 +82,34 @@ def test_the_character_cnn_and_its_gradients_are_sympys(seed):
         z = sympy.Matrix([t[k] * g[k] + (1 - t[k]) * y[k] for k in range(D)])
         x = symbols["proj.W"] * z + symbols["proj.b"]
         loss += sum(R[k, word] * x[k] for k in range(d))
-    X, cache = elmo.char_cnn_forward(ids, params, widths)
-    assert X.shape == (d, 2)
-    assert float(np.sum(R * X)) == pytest.approx(float(loss.xreplace(subs)), rel=1e-10)
+    names = sorted(symbols)
+    args = [list(symbols[name]) for name in names] + [list(R)]
+    # d Max / d argument is a Heaviside step, which lambdify would print as a Piecewise after a slow simplification
+    # of its conditions: NumPy's heaviside says the same (ties have probability 0 here)
+    step = sympy.Function("heaviside")
+
+    def gradient(M):
+        return M.applyfunc(loss.diff).replace(sympy.Heaviside, lambda x, *_: step(x, sympy.Rational(1, 2)))
+
+    return (names, {name: M.shape for name, M in symbols.items()}, sympy.lambdify(args, loss, "numpy"),
+            sympy.lambdify(args, [gradient(symbols[name]) for name in names], "numpy", cse=True))
+
+
+@pytest.mark.formula("elmo-conv", "elmo-pool", "elmo-highway", "elmo-proj")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_character_cnn_and_its_gradients_are_sympys(seed):
+    names, shapes, loss_of, grad_of = _char_cnn_oracle(CNN_IDS)
+    rng = np.random.default_rng(seed)
+    params = {name: rng.standard_normal(shapes[name]) for name in names}
+    R = np.random.default_rng(seed + 10).standard_normal((CNN_D, len(CNN_IDS)))
+    flat = [params[name].ravel() for name in names] + [R.ravel()]
+    X, cache = elmo.char_cnn_forward(np.array(CNN_IDS), params, CNN_WIDTHS)
+    assert X.shape == (CNN_D, 2)
+    assert float(np.sum(R * X)) == pytest.approx(float(loss_of(*flat)), rel=1e-10)
     grads = elmo.char_cnn_backward(R, cache)
-    assert set(grads) == set(symbols)
-    for name, M in symbols.items():
-        expected = np.array([[float(sympy.diff(loss, M[i, j]).xreplace(subs))
-                              for j in range(M.shape[1])] for i in range(M.shape[0])])
-        np.testing.assert_allclose(grads[name], expected, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert set(grads) == set(names)
+    for name, expected in zip(names, grad_of(*flat), strict=True):
+        np.testing.assert_allclose(grads[name], np.asarray(expected, dtype=float), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
 def test_char_table_marks_word_boundaries_and_unknown_characters():
@@ -106,28 +128,37 @@ def test_char_table_marks_word_boundaries_and_unknown_characters():
 # The scalar mix
 
 
+@derivation
+def _scalar_mix_oracle(L, n):
+    """elmo-mix with elmo-s for L + 1 layers of n components, and the gradients of r · ELMo, lambdified on
+    (h flattened row by row, w, γ, r)."""
+    assert_latex("elmo-mix", r"\mathrm{ELMo}_k^{task} = \gamma^{task} \sum_{j=0}^{L} s_j^{task} h_{k,j}")
+    assert_latex("elmo-s", r"s_j = \frac{\exp(w_j)}{\sum_{i=0}^{L} \exp(w_i)}")
+    h, w, gamma = symbol_matrix("h", L + 1, n), sympy.symbols(f"w0:{L + 1}"), sympy.Symbol("gamma")
+    r = sympy.symbols(f"r0:{n}")
+    s = [sympy.exp(wj) / sum(sympy.exp(wi) for wi in w) for wj in w]
+    E = [gamma * sum(s[j] * h[j, k] for j in range(L + 1)) for k in range(n)]
+    loss = sum(r[k] * E[k] for k in range(n))
+    args = [list(h), list(w), gamma, list(r)]
+    return (sympy.lambdify(args, E, "numpy"), sympy.lambdify(args, [loss.diff(wj) for wj in w], "numpy"),
+            sympy.lambdify(args, loss.diff(gamma), "numpy"), sympy.lambdify(args, h.applyfunc(loss.diff), "numpy"))
+
+
 @pytest.mark.formula("elmo-mix", "elmo-s")
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1))
 @settings(max_examples=15, deadline=None)
 def test_the_scalar_mix_and_its_gradients_are_sympys(L, n, seed):
-    assert_latex("elmo-mix", r"\mathrm{ELMo}_k^{task} = \gamma^{task} \sum_{j=0}^{L} s_j^{task} h_{k,j}")
-    assert_latex("elmo-s", r"s_j = \frac{\exp(w_j)}{\sum_{i=0}^{L} \exp(w_i)}")
+    mix_of, dw_of, dgamma_of, dh_of = _scalar_mix_oracle(L, n)
     rng = np.random.default_rng(seed)
     h_val, w_val, r = rng.standard_normal((L + 1, n)), rng.standard_normal(L + 1), rng.standard_normal(n)
     g_val = float(rng.standard_normal())
-    h, w, gamma = symbol_matrix("h", L + 1, n), sympy.symbols(f"w0:{L + 1}"), sympy.Symbol("gamma")
-    s = [sympy.exp(wj) / sum(sympy.exp(wi) for wi in w) for wj in w]
-    E = [gamma * sum(s[j] * h[j, k] for j in range(L + 1)) for k in range(n)]
-    loss = sum(r[k] * E[k] for k in range(n))
-    subs = {gamma: g_val, **dict(zip(w, w_val, strict=True)),
-            **{h[j, k]: h_val[j, k] for j in range(L + 1) for k in range(n)}}
+    at = (h_val.ravel(), w_val, g_val, r)
     got, cache = elmo.scalar_mix(list(h_val), w_val, g_val)
-    np.testing.assert_allclose(got, [float(e.subs(subs)) for e in E], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got, np.asarray(mix_of(*at), dtype=float), rtol=1e-12, atol=1e-14)
     d_layers, dw, dgamma = elmo.scalar_mix_backward(r, cache)
-    np.testing.assert_allclose(dw, [float(sympy.diff(loss, wj).subs(subs)) for wj in w], rtol=1e-9, atol=1e-12)
-    assert dgamma == pytest.approx(float(sympy.diff(loss, gamma).subs(subs)), rel=1e-10, abs=1e-12)
-    np.testing.assert_allclose(np.array(d_layers), [[float(sympy.diff(loss, h[j, k]).subs(subs)) for k in range(n)]
-                                                    for j in range(L + 1)], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dw, np.asarray(dw_of(*at), dtype=float), rtol=1e-9, atol=1e-12)
+    assert dgamma == pytest.approx(float(dgamma_of(*at)), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(np.array(d_layers), np.asarray(dh_of(*at), dtype=float), rtol=1e-10, atol=1e-12)
 
 
 def test_a_one_hot_s_picks_a_layer_and_uniform_s_averages():

@@ -6,7 +6,6 @@ Jacobians of one time step symbolically (every gate, every parameter); the test 
 plain chain rule on full Jacobian matrices — no code shared with the implementation's elementwise BPTT.
 """
 
-import functools
 import json
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from smln.embeddings import one_hot
 from smln.optim import Adam
 from tests.errors import raises_for
 from tests.numeric import central_difference
-from tests.oracle import ROOT, assert_latex, latex, oracle
+from tests.oracle import ROOT, assert_latex, derivation, latex, oracle
 
 NOTE = "notes/04-sequence-models.md"
 
@@ -73,7 +72,7 @@ def _hadamard(A, B):
 
 
 
-@functools.cache
+@derivation
 def symbolic_cell(cell, n_x, n_a):
     """One step of ``cell`` in SymPy: (state symbols, x symbols, {param: Matrix}, new state, a of the new state)."""
     x = _mat("x", n_x, 1)
@@ -128,13 +127,13 @@ def symbolic_cell(cell, n_x, n_a):
     return a.col_join(c), x, P, a_new.col_join(c_new), a_new
 
 
-@functools.cache
+@derivation
 def compiled_cell(cell, n_x, n_a):
     """SymPy's step function and its Jacobians (by ``sympy.Matrix.jacobian``), made numeric by ``lambdify``."""
     return _compile(*symbolic_cell(cell, n_x, n_a))
 
 
-@functools.cache
+@derivation
 def compiled_deep(cell, n_x, n_a1, n_a2):
     """Two layers of ``cell`` as one step: layer 2's input is layer 1's new output (deep-rnn-a)."""
     s1, x, P1, new1, a1 = symbolic_cell(cell, n_x, n_a1)
@@ -161,7 +160,7 @@ def _compile(state, x, P, new, a_new):
             sorted(P), {k: P[k].shape for k in P})
 
 
-@functools.cache
+@derivation
 def compiled_loss(n_a, n_y):
     """ℓ = L⟨t⟩ of rnn-loss-t on softmax(W_y a + b_y) (rnn-y, g₂ = softmax), and its gradients by SymPy."""
     assert_latex("rnn-y", r"\hat{y}^{\langle t \rangle} = g_2(W_{ya} a^{\langle t \rangle} + b_y)")

@@ -28,7 +28,7 @@ from smln.lstm import lstm_layer_forward
 from smln.validation import NotFittedError
 from tests.errors import raises_as, raises_for
 from tests.numeric import central_difference
-from tests.oracle import ROOT, assert_latex, symbol_matrix
+from tests.oracle import ROOT, assert_latex, derivation, symbol_matrix
 
 DEMO = ROOT / "notes" / "assets" / "data" / "ch6-dates.json"
 REFERENCES = ["the cat is on the mat".split(), "there is a cat on the mat".split()]
@@ -350,43 +350,47 @@ def test_beam_search_rejects_bad_input(call, error, match):
 
 
 
+@derivation
 def _attention_oracle(n_s, n_a2, n_e, T_x):
-    """The note's att-e, att-alpha and att-context for one sequence, built by hand in SymPy."""
+    """The note's att-e, att-alpha and att-context for one sequence, built by hand in SymPy, and the gradients of
+    the loss w^T c (which reads every component of the context) by ``sympy.diff``; all lambdified on
+    (s, A, Ws, Wa, b, v, w) flattened row by row."""
     assert_latex("att-e", r"e^{\langle t, t' \rangle} = v^T \tanh(W_s s^{\langle t-1 \rangle} + W_a a^{\langle t' \rangle} + b)")
     assert_latex("att-alpha", r"\frac{\exp(e^{\langle t, t' \rangle})}{\sum_{t''=1}^{T_x} \exp(e^{\langle t, t'' \rangle})}")
     assert_latex("att-context", r"c^{\langle t \rangle} = \sum_{t'=1}^{T_x} "
                                 r"\alpha^{\langle t, t' \rangle} a^{\langle t' \rangle}")
     s, A = symbol_matrix("s", n_s, 1), symbol_matrix("a", n_a2, T_x)
     Ws, Wa = symbol_matrix("Ws", n_e, n_s), symbol_matrix("Wa", n_e, n_a2)
-    b, v = symbol_matrix("b", n_e, 1), symbol_matrix("v", 1, n_e)
+    b, v, w = symbol_matrix("b", n_e, 1), symbol_matrix("v", 1, n_e), symbol_matrix("w", n_a2, 1)
     e = [(v * (Ws * s + Wa * A[:, k] + b).applyfunc(sympy.tanh))[0] for k in range(T_x)]
     alpha = [sympy.exp(ek) / sum(sympy.exp(ej) for ej in e) for ek in e]
     context = sum((alpha[k] * A[:, k] for k in range(T_x)), sympy.zeros(n_a2, 1))
-    return (s, A, Ws, Wa, b, v), alpha, context
+    L = (w.T * context)[0]
+    args = [list(M) for M in (s, A, Ws, Wa, b, v, w)]
+    grads = {name: sympy.lambdify(args, M.applyfunc(L.diff), "numpy")
+             for name, M in zip(("s", "A", "att.Ws", "att.Wa", "att.b", "att.v"), (s, A, Ws, Wa, b, v), strict=True)}
+    return sympy.lambdify(args, alpha, "numpy"), sympy.lambdify(args, context, "numpy"), grads
 
 
 @pytest.mark.formula("att-e", "att-alpha", "att-context", "att-dalpha", "att-de")
 @pytest.mark.parametrize(("n_s", "n_a2", "n_e", "T_x"), [(1, 1, 1, 2), (2, 2, 2, 3), (1, 2, 2, 1)])
 def test_attention_and_its_gradients_are_sympys(n_s, n_a2, n_e, T_x):
-    symbols, alpha, context = _attention_oracle(n_s, n_a2, n_e, T_x)
+    alpha_of, context_of, grad_of = _attention_oracle(n_s, n_a2, n_e, T_x)
     rng = np.random.default_rng(n_s * 100 + n_a2 * 10 + T_x)
-    values = [rng.standard_normal(sym.shape) for sym in symbols]
+    values = [rng.standard_normal(shape) for shape in ((n_s, 1), (n_a2, T_x), (n_e, n_s), (n_e, n_a2), (n_e, 1),
+                                                         (1, n_e))]
     w = rng.standard_normal((n_a2, 1))
-    subs = {x: float(val[idx]) for sym, val in zip(symbols, values, strict=True)
-            for idx, x in zip(np.ndindex(sym.shape), sym, strict=True)}
+    flat = [x.ravel() for x in (*values, w)]
     s, A, Ws, Wa, b, v = values
     params = {"att.Ws": Ws, "att.Wa": Wa, "att.b": b, "att.v": v}
     got_context, got_alpha, cache = seq2seq.attention_forward(s, A[:, None, :], params)
-    np.testing.assert_allclose(got_alpha[:, 0], [float(a.subs(subs)) for a in alpha], rtol=1e-12)
-    np.testing.assert_allclose(got_context, np.array(context.subs(subs), dtype=float), rtol=1e-12, atol=1e-14)
-    L = (sympy.Matrix(w).T * context)[0]  # a loss that reads every component of the context
+    np.testing.assert_allclose(got_alpha[:, 0], np.asarray(alpha_of(*flat), dtype=float), rtol=1e-12)
+    np.testing.assert_allclose(got_context, np.asarray(context_of(*flat), dtype=float), rtol=1e-12, atol=1e-14)
     ds, dA, grads = seq2seq.attention_backward(w, cache)
-    named = dict(zip(("s", "A", "att.Ws", "att.Wa", "att.b", "att.v"), symbols, strict=True))
     got = {"s": ds, "A": dA[:, 0, :], **grads}
-    for name, sym in named.items():
-        expected = np.array([[float(sympy.diff(L, sym[i, j]).subs(subs)) for j in range(sym.shape[1])]
-                             for i in range(sym.shape[0])])
-        np.testing.assert_allclose(got[name], expected, rtol=1e-10, atol=1e-12, err_msg=name)
+    for name, grad in grad_of.items():
+        np.testing.assert_allclose(got[name], np.asarray(grad(*flat), dtype=float), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
 
 
 @pytest.mark.formula("att-dalpha", "att-de")

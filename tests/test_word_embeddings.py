@@ -21,7 +21,7 @@ from smln.embeddings import UNK, Vocabulary, WordVectors, embed, one_hot, tokeni
 from tests import errata
 from tests.errors import raises_for
 from tests.numeric import central_difference
-from tests.oracle import ROOT, assert_latex, symbol_matrix
+from tests.oracle import ROOT, assert_latex, derivation, symbol_matrix
 
 NOTE = "notes/05-word-embeddings.md"
 SENTENCE = "I want a glass of orange juice to go along with my cereal."
@@ -124,31 +124,41 @@ def test_tokenize_lowercases_words():
 # The fixed-window neural language model
 
 
-@pytest.mark.formula("nlm-h", "nlm-y")
-def test_neural_lm_gradients_equal_sympy():
+NLM_SHAPES = {"E": (2, 3), "W1": (2, 4), "b1": (2, 1), "W2": (3, 2), "b2": (3, 1)}  # V 3, d 2, n 2, n_h 2
+NLM_CONTEXT, NLM_TARGETS = ((0, 2), (1, 1)), (2, 0)  # (n, m): word 1 twice in the second sample
+
+
+@derivation
+def _nlm_oracle(context, targets):
+    """The mean loss of nlm-h, nlm-y on the samples, and its gradient per parameter, built by hand in SymPy."""
     assert_latex("nlm-h", r"h = \tanh(W^{[1]} [e_{w_1}; e_{w_2}; \dots; e_{w_n}] + b^{[1]})")
     assert_latex("nlm-y", r"\hat{y} = \operatorname{softmax}(W^{[2]} h + b^{[2]})")
-    V, d, n, n_h = 3, 2, 2, 2
-    context, targets = np.array([[0, 2], [1, 1]]), np.array([2, 0])  # (n, m): word 1 twice in the second sample
-    P = {"E": symbol_matrix("E", d, V), "W1": symbol_matrix("W1", n_h, n * d), "b1": symbol_matrix("b1", n_h, 1),
-         "W2": symbol_matrix("W2", V, n_h), "b2": symbol_matrix("b2", V, 1)}
+    P = {name: symbol_matrix(name, *shape) for name, shape in NLM_SHAPES.items()}
+    V, m = P["W2"].shape[0], len(targets)
     L = 0
-    for k in range(2):
-        x = sympy.Matrix.vstack(*[P["E"][:, context[i, k]] for i in range(n)])
+    for k in range(m):
+        x = sympy.Matrix.vstack(*[P["E"][:, context[i][k]] for i in range(len(context))])
         h = (P["W1"] * x + P["b1"]).applyfunc(sympy.tanh)
         z = P["W2"] * h + P["b2"]
-        L += -sympy.log(sympy.exp(z[targets[k]]) / sum(sympy.exp(z[j]) for j in range(V))) / 2
+        L += -sympy.log(sympy.exp(z[targets[k]]) / sum(sympy.exp(z[j]) for j in range(V))) / m
+    args = [list(P[name]) for name in NLM_SHAPES]
+    return (sympy.lambdify(args, L, "numpy"),
+            {name: sympy.lambdify(args, M.applyfunc(L.diff), "numpy") for name, M in P.items()})
+
+
+@pytest.mark.formula("nlm-h", "nlm-y")
+def test_neural_lm_gradients_equal_sympy():
+    loss_of, grad_of = _nlm_oracle(NLM_CONTEXT, NLM_TARGETS)
     rng = np.random.default_rng(0)
-    values = {name: rng.standard_normal(M.shape) for name, M in P.items()}
-    subs = {P[name][idx]: values[name][idx] for name in P for idx in np.ndindex(P[name].shape)}
-    Z, cache = word2vec.nlm_forward(values, context)
-    loss, dZ = losses.softmax_cross_entropy(Z, targets)
-    assert loss == pytest.approx(float(L.subs(subs)), rel=1e-12)
+    values = {name: rng.standard_normal(shape) for name, shape in NLM_SHAPES.items()}
+    flat = [values[name].ravel() for name in NLM_SHAPES]
+    Z, cache = word2vec.nlm_forward(values, np.array(NLM_CONTEXT))
+    loss, dZ = losses.softmax_cross_entropy(Z, np.array(NLM_TARGETS))
+    assert loss == pytest.approx(float(loss_of(*flat)), rel=1e-12)
     grads = word2vec.nlm_backward(dZ, cache)
-    for name, M in P.items():
-        expected = np.array([[float(sympy.diff(L, M[i, j]).subs(subs)) for j in range(M.shape[1])]
-                             for i in range(M.shape[0])])
-        np.testing.assert_allclose(grads[name], expected, rtol=1e-9, atol=1e-12, err_msg=name)
+    for name in NLM_SHAPES:
+        np.testing.assert_allclose(grads[name], np.asarray(grad_of[name](*flat), dtype=float), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
 
 
 @settings(max_examples=15, deadline=None)
