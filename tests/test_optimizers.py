@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smln import optim, schedules
@@ -127,6 +127,7 @@ def test_momentum_state_is_the_weighted_average(b, t):
 
 @pytest.mark.formula("ewa-window")
 @given(b=st.floats(0.0, 0.999))
+@settings(max_examples=10)  # each example sums two series symbolically
 def test_window_is_total_weight_over_newest_weight(b):
     b_ = sympy.Rational(b).limit_denominator(10**6)
     total = sympy.summation(oracle("ewa-weight").expr.subs(beta, b_), (k, 0, sympy.oo))

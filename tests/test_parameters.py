@@ -249,6 +249,7 @@ def test_random_search_best_first_with_failures_recorded():
     assert all(1e-3 <= t.config["alpha"] <= 1 and 2 <= t.config["units"] <= 9 for t in trials)
 
 
+@pytest.mark.site  # slow: starts a pool of worker processes
 def test_same_results_with_two_processes():
     pytest.importorskip("joblib")
     with pytest.warns(RuntimeWarning):  # one trial fails, in either run
@@ -257,6 +258,7 @@ def test_same_results_with_two_processes():
     assert _summary(one) == _summary(two)
 
 
+@pytest.mark.site  # slow: starts a dask cluster
 def test_same_results_on_a_dask_cluster():
     """A real dask.distributed LocalCluster with two worker processes, through joblib's dask backend."""
     distributed = pytest.importorskip("dask.distributed")
@@ -339,6 +341,7 @@ def test_defaults_are_adam_s():
     assert float(parse(values["\\epsilon"])) == adam.eps
 
 
+@pytest.mark.site  # slow: the whole search of the script
 def test_demonstration_is_reproduced_by_its_script():
     """The committed search results are what scripts/ch3_search.py computes from its seed (needs scikit-learn)."""
     pytest.importorskip("sklearn")
@@ -490,6 +493,7 @@ def test_one_job_needs_no_joblib_and_two_jobs_use_other_processes(monkeypatch):
         tuning.random_search(where, SPACE, 2, np.random.default_rng(0), n_jobs=2)
 
 
+@pytest.mark.site  # slow: starts a pool of worker processes
 def test_errata_parallel_search_trains_one_model_per_configuration():
     """E39: the trials of a parallel search are separate models, each with its own values, in separate processes
     (the caviar strategy); one model never gets several values at once."""

@@ -40,7 +40,9 @@ def test_readme_shows_commands():
     assert len(commands()) >= 4
 
 
-@pytest.mark.parametrize("command, shown", commands(), ids=[c for c, _ in commands()])
+@pytest.mark.parametrize("command, shown", [
+    # collecting the suite imports every test module in a new process: the slow set (marked site)
+    pytest.param(c, s, id=c, marks=[pytest.mark.site] if c.startswith("pytest ") else []) for c, s in commands()])
 def test_command(command, shown):
     if command == 'pip install -e ".[dev]" && mkdocs serve':
         assert 'pip install -e ".[dev]"' in ci_commands()  # CI installs exactly so, on a fresh clone

@@ -533,6 +533,7 @@ def test_any_document_gives_success_or_a_refusal_never_a_crash(lines):
             assert p.relative_to(tmp).parts[0] in ("smln", "notes"), p
 
 
+@pytest.mark.site  # slow: runs pytest in a copy
 def test_stale_smln_stops_the_suite_before_any_test(tmp_path):
     """A note's code block edited and tangle.py not run: pytest stops first thing, in one line, and writes nothing."""
     from tests.repo import copy_repo
@@ -568,6 +569,7 @@ def test_failure_reports_name_the_note_line_of_each_generated_line():
     assert "arrayprint" not in report and "tests/test_optimizers.py:1: AssertionError" in report
 
 
+@pytest.mark.site  # slow: tangles a copy and runs pytest there (Numba compiles the optimizers afresh)
 def test_the_edit_loop_runs_the_tests_of_the_edit_first_and_names_the_edited_line(tmp_path):
     """Flip the sign of Adam's update in a copy: python -m litnotes.changed runs the optimizer tests first, stops at
     the first failure (so no ELMo test runs), and the failure names the edited note line."""
