@@ -146,7 +146,9 @@ def _figures_in(page_path: str) -> int:
 
 def test_every_page_renders_offline_without_errors(site, server, visit):
     """Every page at 1280 px: its formulas typeset, its figures drawn, no broken image, nothing loaded from outside, and
-    it fits the width (no sideways scrolling, no code cut off, no tiny figure text)."""
+    it fits the width (no sideways scrolling, no code cut off, no tiny figure text); then the same page at a phone's
+    390 px (no sideways scrolling). Every page the site has: the nav, the API pages, the generated ones, read from the
+    build, so a new chapter is covered without being listed here."""
     report, problems = [], []
     for path in _pages(site):
         page = visit.open(f"{server}/{path}/" if path else f"{server}/")
@@ -163,6 +165,8 @@ def test_every_page_renders_offline_without_errors(site, server, visit):
         assert counts["figures"] == _figures_in(path), (path, counts)
         assert counts["brokenImages"] == 0, (path, counts)
         problems += _width_problems(page, path, 1280)  # the laptop width, on the same visit
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the same page laid out again, as on rotating
+        problems += _width_problems(page, path, 390)
         page.close()
     assert not problems, "\n".join(problems)
     assert not visit.errors, visit.errors
@@ -354,12 +358,15 @@ def _width_problems(page, path: str, width: int) -> list[str]:
     return problems
 
 
-def test_every_page_fits_a_phone(site, server, browser):
-    """Every page the site has (the nav, the API pages, the generated ones: read from the build, so a new chapter is
-    covered without being listed here) at a phone's 390 px (1280 px: test_every_page_renders_offline_without_errors)."""
+def test_each_kind_of_page_loaded_on_a_phone_fits_it(site, server, browser):
+    """Loaded at 390 px from the start (not narrowed after loading, as the check of every page above does): the home
+    page, a chapter, the formulas page, an API page, a test-source page and the errata."""
+    kinds = ["", "04-sequence-models", "formulas", "api/optim", "errata"]
+    kinds.append(next(p for p in _pages(site) if p.startswith("tests/")))
     problems = []
     with Visit(browser, width=390) as visit:
-        for path in _pages(site):
+        for path in kinds:
+            assert path in _pages(site), path
             page = visit.open(f"{server}/{path}/" if path else f"{server}/")
             problems += _width_problems(page, path, 390)
             page.close()
