@@ -611,7 +611,8 @@ def _edit_loop_seconds() -> float:
 
 
 def case_loop(quick: bool) -> list[Row]:
-    """The working loop: tangling every note (and, at full size, the fast suite and the site build). Reported only."""
+    """The working loop: tangling every note (and, at full size, the edit loop, the fast set with and without the
+    cache of SymPy derivations, the whole suite and the site build). Reported only."""
     def run(*cmd):
         start = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
@@ -621,8 +622,15 @@ def case_loop(quick: bool) -> list[Row]:
     if not quick:
         rows.append(Row("loop", "edit loop: Adam's sign flipped → first failure", _edit_loop_seconds(), None, None,
                         "python -m litnotes.changed in a committed copy of the repository; aim ≤ 15 s"))
-        rows.append(Row("loop", 'pytest -m "not site"', run(sys.executable, "-m", "pytest", "-q", "-m", "not site"),
-                        None, None))
+        fast = [sys.executable, "-m", "pytest", "-q", "-m", "not site"]
+        rows.append(Row("loop", 'pytest -m "not site" (SymPy derivations computed afresh)',
+                        run(*fast, "-p", "no:cacheprovider"), None, None,
+                        "-p no:cacheprovider: no cache read or written, as on a fresh clone"))
+        run(*fast)  # fills the cache of SymPy derivations, if it was empty
+        rows.append(Row("loop", 'pytest -m "not site"', run(*fast), None, None,
+                        "the SymPy derivations read from pytest's cache; aim ≤ 60 s"))
+        rows.append(Row("loop", "pytest (the whole suite)", run(sys.executable, "-m", "pytest", "-q"), None, None,
+                        "aim ≤ 5 min"))
         rows.append(Row("loop", "mkdocs build", run(sys.executable, "-m", "mkdocs", "build", "-q", "-d",
                                                      str(Path(os.environ.get("TMPDIR", "/tmp")) / "smln-bench-site")),
                         None, None))

@@ -26,7 +26,7 @@ from litnotes import tangle
 from tests.oracle import ROOT
 from tests.repo import copy_repo
 
-pytestmark = [pytest.mark.xdist_group("site"), pytest.mark.site]
+pytestmark = pytest.mark.site  # spread over both workers; each builds the site once (the module's fixture)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -144,13 +144,17 @@ def _figures_in(page_path: str) -> int:
     return sum(1 for f in tangle.read_note(note, ROOT).fences if 'exec="on"' in f.info)
 
 
-def test_every_page_renders_offline_without_errors(site, server, visit):
+SHARDS = 4  # the pages are checked in four parts, which pytest-xdist gives to both workers
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_page_renders_offline_without_errors(site, server, visit, shard):
     """Every page at 1280 px: its formulas typeset, its figures drawn, no broken image, nothing loaded from outside, and
     it fits the width (no sideways scrolling, no code cut off, no tiny figure text); then the same page at a phone's
     390 px (no sideways scrolling). Every page the site has: the nav, the API pages, the generated ones, read from the
     build, so a new chapter is covered without being listed here."""
     report, problems = [], []
-    for path in _pages(site):
+    for path in _pages(site)[shard::SHARDS]:
         page = visit.open(f"{server}/{path}/" if path else f"{server}/")
         counts = page.evaluate("""() => ({
             math: document.querySelectorAll('.arithmatex').length,
@@ -173,7 +177,9 @@ def test_every_page_renders_offline_without_errors(site, server, visit):
     assert not visit.outside, f"requests left localhost: {visit.outside}"
     print("\n".join(f"{p}: {c}" for p, c in report))
     by_path = dict(report)
-    assert by_path["01-activations"]["math"] > 20 and by_path["formulas"]["math"] > 40
+    for path, least in (("01-activations", 20), ("formulas", 40)):  # pages known to hold many formulas
+        if path in by_path:
+            assert by_path[path]["math"] > least, (path, by_path[path])
 
 
 @pytest.mark.parametrize("query, expected", [
