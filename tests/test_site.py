@@ -38,7 +38,7 @@ def _missing(why: str):
     pytest.skip(why)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, even when the worker runs other files' tests in between
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     repo = copy_repo(tmp_path_factory.mktemp("build"))
@@ -60,7 +60,7 @@ def test_strict_build_has_every_page(site):
     assert {p.stem for p in (site / "notebooks").glob("*.ipynb")} == chapters  # each chapter's notebook
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(site):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None
