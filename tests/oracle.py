@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -353,9 +354,7 @@ def _load_or_build(build, args: tuple) -> tuple[object, list[str]]:
     try:
         value = build(*args)
     finally:
-        reads = _RECORDING.pop()
-    for formula_id in reads:  # an outer derivation being built read them too
-        _note_read(formula_id)
+        reads = _RECORDING.pop()  # _note_read gave them to the outer derivations being built, too
     key = _latex_key(recipe, reads) if folder else None
     if key:
         data = _dumps(value)
@@ -392,8 +391,6 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj):
         if callable(obj) and getattr(obj, "__name__", "") == "_lambdifygenerated":
-            import inspect
-
             base = _numpy_namespace()
             imported = {n: obj.__globals__[n] for n in obj.__code__.co_names if n not in base}
             return _relambdify, (inspect.getsource(obj), imported)

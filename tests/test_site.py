@@ -26,7 +26,7 @@ from litnotes import tangle
 from tests.oracle import ROOT
 from tests.repo import copy_repo
 
-pytestmark = pytest.mark.site  # spread over both workers; each builds the site once (the module's fixture)
+pytestmark = pytest.mark.site  # spread over both workers; each builds the site once (the session fixture below)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -367,12 +367,12 @@ def _width_problems(page, path: str, width: int) -> list[str]:
 def test_each_kind_of_page_loaded_on_a_phone_fits_it(site, server, browser):
     """Loaded at 390 px from the start (not narrowed after loading, as the check of every page above does): the home
     page, a chapter, the formulas page, an API page, a test-source page and the errata."""
-    kinds = ["", "04-sequence-models", "formulas", "api/optim", "errata"]
-    kinds.append(next(p for p in _pages(site) if p.startswith("tests/")))
+    every = _pages(site)
+    kinds = ["", "04-sequence-models", "formulas", "api/optim", "errata", next(p for p in every if p.startswith("tests/"))]
     problems = []
     with Visit(browser, width=390) as visit:
         for path in kinds:
-            assert path in _pages(site), path
+            assert path in every, path
             page = visit.open(f"{server}/{path}/" if path else f"{server}/")
             problems += _width_problems(page, path, 390)
             page.close()
