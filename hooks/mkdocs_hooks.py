@@ -10,11 +10,16 @@ package ``smln_site`` (a Markdown extension and page generators that Zensical ca
   pages without writing them anywhere (a copy left in ``notes/`` by ``python -m smln_site.pages`` is replaced), and
   each chapter's notebook (``notebooks/<chapter>.ipynb``, ``smln_site.notebooks``).
 * ``on_page_markdown``: a chapter's page links its notebook under its title.
+* ``on_page_content``: a figure or example whose code failed stops the build at its page, naming the note
+  (markdown-exec logs the failure as a warning and goes on, so ``--strict`` would stop only after every other page).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
+import textwrap
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -26,9 +31,26 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from litnotes import tangle  # noqa: E402
 from smln_site import notebooks, pages  # noqa: E402
 
 API_SECTION = "API 参考"
+
+
+class _FailedBlocks(logging.Handler):
+    """Collects what markdown-exec logs about a code block it could not run (under MkDocs it logs to
+    ``mkdocs.plugins.markdown_exec…``)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+_FAILED = _FailedBlocks()
+_EXEC_LOGGER = logging.getLogger("mkdocs.plugins.markdown_exec")
 
 
 def _titles(nav) -> dict[str, str]:
@@ -54,6 +76,8 @@ def on_config(config):
 
 
 def on_pre_build(config) -> None:
+    _FAILED.messages.clear()
+    _EXEC_LOGGER.addHandler(_FAILED)  # for this build only (mkdocs serve loads the hooks again for each build)
     code, err = pages.tangle_quietly(ROOT)
     if code != 0:
         raise PluginError(f"tangle.py 拒绝生成 smln/:\n{err}")
@@ -76,3 +100,40 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     return notebooks.with_link(markdown, page.file.src_uri)
+
+
+def on_page_content(html, page, config, files):
+    if _FAILED.messages:
+        raise PluginError(_failure(Path(config["docs_dir"]) / page.file.src_uri, _FAILED.messages[0]))
+    return html
+
+
+_LOGGED = re.compile(r"Code block is:\n\n(?P<code>.*?)\n\nOutput is:\n\n(?P<output>.*)", re.S)
+_FRAME = re.compile(r'File "<code block: [^>]*>", line (?P<line>\d+)')
+
+
+def _failure(note: Path, logged: str) -> str:
+    """``notes/x.md:LINE: <the error>``: the line in the note where the failed block raised (markdown-exec numbers the
+    lines of the block, and logs the block with its traceback), or the note alone when the block is not found."""
+    found = _LOGGED.search(logged)
+    if found is None:
+        return f"{note}: 这一页的代码块运行出错,构建停在这一页:{logged.strip()}"
+    code = textwrap.dedent(found["code"]).strip("\n")
+    output = textwrap.dedent(found["output"]).strip().splitlines()
+    where = str(note)
+    try:
+        fences = [f for f in tangle.read_note(note, ROOT).fences if f.text.strip("\n") == code]
+    except (OSError, ValueError):
+        fences = []
+    frames = _FRAME.findall(found["output"])
+    if fences:
+        where = f"{note}:{fences[0].start + (int(frames[-1]) if frames else 1)}"
+    return f"{where}: 这一页的代码块运行出错,构建停在这一页:{output[-1] if output else ''}"
+
+
+def on_post_build(config) -> None:
+    _EXEC_LOGGER.removeHandler(_FAILED)
+
+
+def on_build_error(error) -> None:
+    _EXEC_LOGGER.removeHandler(_FAILED)

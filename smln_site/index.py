@@ -42,16 +42,15 @@ def _tests(root: Path) -> tuple[dict[str, list[TestRef]], dict[str, list[str]]]:
     by_test: dict[str, list[str]] = {}
     for path in sorted((root / "tests").glob("test_*.py")):
         text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()  # once per file: a test's source is a slice of it (top-level defs, no indent)
+        rel = path.relative_to(root).as_posix()
         for node in ast.parse(text).body:
             if not isinstance(node, ast.FunctionDef):
                 continue
-            rel = path.relative_to(root).as_posix()
             ids = formula_claims(node.decorator_list)
             by_test[f"{rel}::{node.name}"] = ids
-            ref = TestRef(rel, node.name, node.lineno, ast.get_source_segment(text, node, padded=True) or "")
-            if node.decorator_list:  # include the decorators in the shown source
-                first = min(d.lineno for d in node.decorator_list)
-                ref.source = "\n".join(text.splitlines()[first - 1:node.end_lineno])
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])  # the decorators are shown too
+            ref = TestRef(rel, node.name, node.lineno, "\n".join(lines[first - 1:node.end_lineno]))
             for fid in ids:
                 by_formula[fid].append(ref)
     return by_formula, by_test

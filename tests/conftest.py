@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from tests import site_build
+
 # CI: derandomised and at least 100 examples per property. Editing: fewer examples, random.
 settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -54,13 +56,32 @@ def numpy_floating_point_errors_raise():
 
 def pytest_collection_modifyitems(config, items):
     """``python -m litnotes.changed`` runs the tests bound to a changed formula first (most specific first): it names
-    them in SMLN_RUN_FIRST, and pytest would otherwise run them in their file's order."""
+    them in SMLN_RUN_FIRST, and pytest would otherwise run them in their file's order.
+
+    Otherwise the slow tests (marked ``site``) that start their own processes run first, then the fast ones, and the
+    tests that read the built site last: the site is built once, in the background (``tests/site_build.py``), while
+    the others run, and the workers end on short tests and finish together."""
     first = [n for n in os.environ.get("SMLN_RUN_FIRST", "").split(",") if n]
     if first:
         def rank(item):
             return next((k for k, n in enumerate(first) if item.nodeid == n or item.nodeid.startswith(n + "[")), len(first))
 
-        items.sort(key=rank)
+    else:
+        def rank(item):
+            if site_build.FIXTURE in item.fixturenames:
+                return 2
+            return 1 if item.get_closest_marker("site") is None else 0
+
+    items.sort(key=rank)
+
+
+def pytest_collection_finish(session):
+    if site_build.needed(session.items) and not session.config.option.collectonly:
+        site_build.start(session.config)
+
+
+def pytest_sessionfinish(session):
+    site_build.finish(session.config)
 
 
 def pytest_terminal_summary(terminalreporter):

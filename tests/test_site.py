@@ -23,11 +23,15 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from litnotes import tangle
+from tests import site_build
 from tests.oracle import ROOT
 from tests.repo import copy_repo
 
-pytestmark = pytest.mark.site  # spread over both workers; each builds the site once (the session fixture below)
+pytestmark = pytest.mark.site  # spread over both workers, which share one build of the site (the fixture below)
 
+# every request that is not for localhost goes to a proxy that is not there, so it fails (and Visit records it); this
+# blocks without intercepting requests, which would switch the browser's cache off
+NO_WAY_OUT = {"server": "http://127.0.0.1:9", "bypass": "127.0.0.1,localhost"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -38,14 +42,13 @@ def _missing(why: str):
     pytest.skip(why)
 
 
-@pytest.fixture(scope="session")  # once per worker, even when the worker runs other files' tests in between
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    repo = copy_repo(tmp_path_factory.mktemp("build"))
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=repo,
-                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "WARNING" not in done.stderr, done.stderr
+@pytest.fixture(scope="session")
+def site(pytestconfig) -> Path:
+    """The site, built once for the whole run and every worker: started in the background as soon as the tests are
+    collected (``tests/site_build.py``); a test that needs it waits for it here."""
+    out, code, log = site_build.wait(pytestconfig)
+    assert code == 0, log
+    assert "WARNING" not in log, log
     return out
 
 
@@ -60,11 +63,21 @@ def test_strict_build_has_every_page(site):
     assert {p.stem for p in (site / "notebooks").glob("*.ipynb")} == chapters  # each chapter's notebook
 
 
+class _Files(http.server.SimpleHTTPRequestHandler):
+    """The built site, quietly, with the assets cacheable: the browser loads the theme's scripts, KaTeX and its fonts
+    once per visit instead of once per page (the site does not change while the tests read it)."""
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "max-age=3600")
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="session")
 def server(site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Files, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -81,32 +94,33 @@ def browser():
     if not Path(exe).exists():
         _missing("Debian's chromium is not installed: apt-get install chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, proxy=NO_WAY_OUT)
         yield b
         b.close()
 
 
 class Visit:
-    """A browser context that blocks and counts every request leaving localhost, and records console errors."""
+    """A browser context that records every request leaving localhost (the browser's proxy makes them fail) and every
+    console error."""
 
     def __init__(self, browser, width=1280, **options):
         self.context = browser.new_context(viewport={"width": width, "height": 900}, **options)
         self.outside: list[str] = []
         self.errors: list[str] = []
-        self.context.route("**/*", self._route)
+        self.context.on("request", self._request)
 
-    def _route(self, route):
-        host = urlparse(route.request.url).hostname
-        if host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            self.outside.append(route.request.url)
-            route.abort()
+    def _request(self, request):
+        if urlparse(request.url).scheme in ("http", "https", "ws", "wss") and \
+                urlparse(request.url).hostname not in ("127.0.0.1", "localhost"):
+            self.outside.append(request.url)
 
-    def open(self, url: str):
-        page = self.context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.errors.append(f"{url}: {m.text}"))
-        page.on("pageerror", lambda e: self.errors.append(f"{url}: {e}"))
+    def open(self, url: str, page=None):
+        """Load ``url`` in a new tab, or in ``page`` (a tab this visit opened before: its scripts come from the
+        cache, and there is no tab to set up)."""
+        if page is None:
+            page = self.context.new_page()
+            page.on("console", lambda m: m.type == "error" and self.errors.append(f"{page.url}: {m.text}"))
+            page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
         page.goto(url, wait_until="load")
         page.wait_for_function("document.querySelectorAll('.arithmatex:not([data-katex])').length === 0",
                                timeout=15_000)
@@ -153,9 +167,11 @@ def test_every_page_renders_offline_without_errors(site, server, visit, shard):
     it fits the width (no sideways scrolling, no code cut off, no tiny figure text); then the same page at a phone's
     390 px (no sideways scrolling). Every page the site has: the nav, the API pages, the generated ones, read from the
     build, so a new chapter is covered without being listed here."""
-    report, problems = [], []
+    report, problems, page = [], [], None
     for path in _pages(site)[shard::SHARDS]:
-        page = visit.open(f"{server}/{path}/" if path else f"{server}/")
+        if page is not None:  # one tab for every page, back at the laptop width
+            page.set_viewport_size({"width": 1280, "height": 900})
+        page = visit.open(f"{server}/{path}/" if path else f"{server}/", page)
         counts = page.evaluate("""() => ({
             math: document.querySelectorAll('.arithmatex').length,
             rendered: document.querySelectorAll('.arithmatex > .katex, .arithmatex > .katex-display').length,
@@ -171,7 +187,6 @@ def test_every_page_renders_offline_without_errors(site, server, visit, shard):
         problems += _width_problems(page, path, 1280)  # the laptop width, on the same visit
         page.set_viewport_size({"width": 390, "height": 844})  # a phone: the same page laid out again, as on rotating
         problems += _width_problems(page, path, 390)
-        page.close()
     assert not problems, "\n".join(problems)
     assert not visit.errors, visit.errors
     assert not visit.outside, f"requests left localhost: {visit.outside}"
@@ -182,23 +197,45 @@ def test_every_page_renders_offline_without_errors(site, server, visit, shard):
             assert by_path[path]["math"] > least, (path, by_path[path])
 
 
-@pytest.mark.parametrize("query, expected", [
+def test_a_request_leaving_localhost_is_recorded_and_fails(server, visit):
+    """The check behind "nothing loaded from outside": an image by IP address and a fetch by name, from a page of the
+    site, are both recorded and both fail."""
+    page = visit.open(f"{server}/")
+    loaded = page.evaluate("""async () => {
+        const img = new Image();
+        const image = new Promise(done => { img.onload = () => done(true); img.onerror = () => done(false); });
+        img.src = 'http://93.184.216.34/pixel.png';
+        let fetched = true;
+        try { await fetch('https://example.com/script.js'); } catch (e) { fetched = false; }
+        return [await image, fetched];
+    }""")
+    assert loaded == [False, False]
+    assert [u for u in visit.outside if "93.184.216.34" in u] and [u for u in visit.outside if "example.com" in u]
+
+
+SEARCHES = [
     ("偏差校正", "02b-optimizers/#adam"),
     ("梯度消失", "02-gradient-descent/#梯度消失和梯度爆炸"),
     ("Adam", "02b-optimizers/#adam"),
     ("RMSprop", "02b-optimizers/#rmsprop"),
     ("权重衰减", "02-gradient-descent/#l2-正则修正的梯度权重衰减"),
     ("偏差", "02b-optimizers/#adam"),  # the start of a whole term still finds it
-])
-def test_search_finds_the_section(server, visit, query, expected):
+]
+
+
+def test_search_finds_each_section(server, visit):
+    """Each query, typed into the search box one after another, lists its section among the results."""
     page = visit.open(f"{server}/")
     page.click("label.md-search__icon, .md-search__input")
-    page.keyboard.type(query)  # text as an input method commits it ...
-    page.keyboard.press("End")  # ... and a key event, on which material searches
-    page.wait_for_selector(".md-search-result__item", timeout=15_000)
-    hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.getAttribute('href'))")
-    found = [unquote(urlparse(h).path + ("#" + urlparse(h).fragment if urlparse(h).fragment else "")) for h in hrefs]
-    assert any(f.endswith(expected) for f in found), (query, found)
+    for query, expected in SEARCHES:
+        page.fill(".md-search__input", "")  # the box emptied: no results left from the query before
+        page.wait_for_function("document.querySelectorAll('.md-search-result__item').length === 0", timeout=15_000)
+        page.keyboard.type(query)  # text as an input method commits it ...
+        page.keyboard.press("End")  # ... and a key event, on which material searches
+        page.wait_for_selector(".md-search-result__item", timeout=15_000)
+        hrefs = page.eval_on_selector_all(".md-search-result__link", "els => els.map(e => e.getAttribute('href'))")
+        found = [unquote(urlparse(h).path + ("#" + urlparse(h).fragment if urlparse(h).fragment else "")) for h in hrefs]
+        assert any(f.endswith(expected) for f in found), (query, found)
     assert not visit.outside
 
 
@@ -308,34 +345,45 @@ def _tangled_blocks(chapter: str) -> list[str]:
     return [f.text.rstrip("\n") for f in note.fences if (f.title or "").startswith("smln/")]
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_pages_read_as_notes_code_one_click_away(server, browser, chapter):
+def test_pages_read_as_notes_code_one_click_away(server, browser):
+    """Each chapter reads as notes: its table of contents lists every section, the tangled code is folded away (at
+    most a fifth of the page), one switch shows it all, exactly as tangle.py writes it, and the next chapter opens with
+    the code shown (the choice is remembered) until the switch is turned off again. The chapters one after another,
+    in one tab."""
+    tangled = "\n".join((ROOT / p).read_text(encoding="utf-8") for p in sorted((ROOT / "smln").glob("*.py")))
+    switch, page = ".smln-show-code input", None
+    opened = "[...document.querySelectorAll('details.smln-code')].map(d => d.open)"
     with Visit(browser) as visit:
-        page = visit.open(f"{server}/{chapter}/")
-        blocks = page.locator("article details.smln-code")
-        assert blocks.count() == len(_tangled_blocks(chapter)) > 0
-        share = page.evaluate(CODE_SHARE)
-        print(f"{chapter}: tangled code takes {share:.1%} of the article at 1280 px")
-        assert share <= 0.20
-        page.locator(".smln-show-code input").check()  # 显示全部代码
-        assert all(page.evaluate("[...document.querySelectorAll('details.smln-code')].map(d => d.open)"))
-        shown = page.evaluate("[...document.querySelectorAll('details.smln-code pre code')].map(c => c.textContent)")
-        assert [t.rstrip("\n") for t in shown] == _tangled_blocks(chapter)  # exactly what tangle.py writes
-        tangled = "\n".join((ROOT / p).read_text(encoding="utf-8") for p in sorted((ROOT / "smln").glob("*.py")))
-        assert all(t.rstrip("\n") in tangled for t in shown)
-        # docstring links are links, and the text stays the text
-        link = page.locator("details.smln-code a.smln-doclink").first
-        assert link.count() == 1 and unquote(link.get_attribute("href").split("#")[-1]) in link.inner_text()
-        formula = page.locator("details.smln-code a.smln-doclink", has_text="][]").first  # 公式(notes/…):[id][]
-        fid = formula.inner_text().strip("[]")
-        assert formula.get_attribute("href").endswith(f"#{fid}")
-        assert page.locator(f'[id="{fid}"]').count() == 1 or "/" in formula.get_attribute("href")
-        wide = page.evaluate("[...document.querySelectorAll('article pre > code')]"
-                             ".filter(c => c.scrollWidth > c.clientWidth + 1).length")
-        assert wide == 0, f"{wide} code blocks are cut off at the right"
-        page2 = visit.open(f"{server}/{CHAPTERS[(CHAPTERS.index(chapter) + 1) % len(CHAPTERS)]}/")  # remembered
-        assert page2.locator(".smln-show-code input").is_checked()
-        assert all(page2.evaluate("[...document.querySelectorAll('details.smln-code')].map(d => d.open)"))
+        for k, chapter in enumerate(CHAPTERS):
+            page = visit.open(f"{server}/{chapter}/", page)
+            headings = page.evaluate("[...document.querySelectorAll('article h2[id], article h3[id]')].map(h => h.id)")
+            toc = page.evaluate("[...document.querySelectorAll('nav.md-nav--secondary a.md-nav__link')]"
+                                ".map(a => decodeURIComponent(a.hash.slice(1)))")
+            assert headings and set(headings) <= set(toc), (chapter, set(headings) - set(toc))
+            blocks = page.locator("article details.smln-code")
+            assert blocks.count() == len(_tangled_blocks(chapter)) > 0, chapter
+            if k > 0:  # remembered from the chapter before: shown; then folded again with the same switch
+                assert page.locator(switch).is_checked() and all(page.evaluate(opened)), chapter
+                page.locator(switch).uncheck()
+            assert not any(page.evaluate(opened)), chapter
+            share = page.evaluate(CODE_SHARE)
+            print(f"{chapter}: tangled code takes {share:.1%} of the article at 1280 px")
+            assert share <= 0.20, (chapter, share)
+            page.locator(switch).check()  # 显示全部代码
+            assert all(page.evaluate(opened)), chapter
+            shown = page.evaluate("[...document.querySelectorAll('details.smln-code pre code')].map(c => c.textContent)")
+            assert [t.rstrip("\n") for t in shown] == _tangled_blocks(chapter), chapter  # what tangle.py writes
+            assert all(t.rstrip("\n") in tangled for t in shown), chapter
+            # docstring links are links, and the text stays the text
+            link = page.locator("details.smln-code a.smln-doclink").first
+            assert link.count() == 1 and unquote(link.get_attribute("href").split("#")[-1]) in link.inner_text()
+            formula = page.locator("details.smln-code a.smln-doclink", has_text="][]").first  # 公式(notes/…):[id][]
+            fid = formula.inner_text().strip("[]")
+            assert formula.get_attribute("href").endswith(f"#{fid}"), chapter
+            assert page.locator(f'[id="{fid}"]').count() == 1 or "/" in formula.get_attribute("href")
+            wide = page.evaluate("[...document.querySelectorAll('article pre > code')]"
+                                 ".filter(c => c.scrollWidth > c.clientWidth + 1).length")
+            assert wide == 0, f"{chapter}: {wide} code blocks are cut off at the right"
         assert not visit.errors, visit.errors
 
 
@@ -369,24 +417,16 @@ def test_each_kind_of_page_loaded_on_a_phone_fits_it(site, server, browser):
     page, a chapter, the formulas page, an API page, a test-source page and the errata."""
     every = _pages(site)
     kinds = ["", "04-sequence-models", "formulas", "api/optim", "errata", next(p for p in every if p.startswith("tests/"))]
-    problems = []
+    problems, page = [], None
     with Visit(browser, width=390) as visit:
         for path in kinds:
             assert path in every, path
-            page = visit.open(f"{server}/{path}/" if path else f"{server}/")
+            page = visit.open(f"{server}/{path}/" if path else f"{server}/", page)
             problems += _width_problems(page, path, 390)
-            page.close()
         assert not visit.errors, visit.errors
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_table_of_contents_lists_every_section(server, visit, chapter):
-    page = visit.open(f"{server}/{chapter}/")
-    headings = page.evaluate("[...document.querySelectorAll('article h2[id], article h3[id]')].map(h => h.id)")
-    toc = page.evaluate("[...document.querySelectorAll('nav.md-nav--secondary a.md-nav__link')]"
-                        ".map(a => decodeURIComponent(a.hash.slice(1)))")
-    assert headings and set(headings) <= set(toc), set(headings) - set(toc)
 
 
 def test_original_text_is_marked_and_compared(server, visit):
@@ -499,15 +539,21 @@ def test_serve_re_tangles_when_a_note_changes(tmp_path):
         log.close()
 
 
-def test_a_figure_that_fails_fails_the_build(tmp_path):
+def test_a_figure_that_fails_stops_the_build_at_its_page(tmp_path):
+    """A figure whose code raises stops the build at once (not after every other page, as ``--strict`` would), with
+    the note's file and the line that raised; markdown-exec's traceback is shown above it."""
     repo = copy_repo(tmp_path)
     note = repo / "notes/01-activations.md"
-    text = note.read_text(encoding="utf-8")
-    note.write_text(text.replace("show(fig)", "raise RuntimeError('图画坏了')"), encoding="utf-8")
+    text = note.read_text(encoding="utf-8").replace("show(fig)", "raise RuntimeError('图画坏了')", 1)
+    note.write_text(text, encoding="utf-8")
+    line = 1 + text.splitlines().index(next(t for t in text.splitlines() if "图画坏了" in t))
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "out")],
                           cwd=repo, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    output = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "图画坏了" in done.stdout + done.stderr
+    assert f"notes/01-activations.md:{line}: " in output and "RuntimeError: 图画坏了" in output
+    assert "in strict mode" not in output  # stopped at the page, not by --strict after the whole build
+    assert not (tmp_path / "out/02-gradient-descent/index.html").exists()
 
 
 def test_zensical_builds_the_same_site(tmp_path):
