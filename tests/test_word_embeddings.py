@@ -819,6 +819,74 @@ def test_sentence_chunks_cut_only_at_sentence_starts():
     assert word2vec.sentence_chunks(sent, 1) == [(0, 3), (3, 4), (4, 8), (8, 10), (10, 13)]
 
 
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=30), st.integers(1, 12))
+def test_corpus_chunks_cut_where_sentence_chunks_cuts(lengths, size):
+    """Streaming the corpus (word2vec reads it again each epoch) cuts it where the vectorised cut of the whole corpus
+    does; sentences left empty without <UNK> are skipped, and every word comes out once, in order."""
+    vocab = Vocabulary(["w"] * 2 + ["rare"])  # "rare" is kept too: min_count 1
+    vocab.index.pop("rare")  # … and now encodes as <UNK>, as a word under min_count does
+    sentences = [["w", "rare"][: 1 if n else 0] * n + ["rare"] for n in lengths]  # n words, then one <UNK>
+    chunks = list(word2vec.corpus_chunks(vocab, sentences, size))
+    kept = [n for n in lengths if n]
+    if not kept:
+        assert chunks == []
+        return
+    sent = np.repeat(np.arange(len(kept)), kept)
+    cuts = word2vec.sentence_chunks(sent, size)
+    assert [ids.size for ids, _ in chunks] == [hi - lo for lo, hi in cuts]
+    for (ids, starts), (lo, hi) in zip(chunks, cuts, strict=True):
+        expected = np.r_[np.flatnonzero(np.r_[True, sent[lo + 1:hi] != sent[lo:hi - 1]]), hi - lo]
+        np.testing.assert_array_equal(starts, expected)
+        assert ids.dtype == np.int64 and set(ids.tolist()) == {vocab.id("w")}
+
+
+def test_word2vec_reads_the_corpus_again_instead_of_holding_it(monkeypatch):
+    """The memory word2vec allocates does not grow with the corpus: eight times the text (the same vocabulary) peaks
+    within a tenth of the once-through peak, because each epoch reads and encodes the sentences again, a chunk at a
+    time (here chunks of 1,000 words, so that a small corpus has many)."""
+    import tracemalloc
+
+    monkeypatch.setattr(word2vec, "CHUNK_WORDS", 1_000)
+    rng = np.random.default_rng(0)
+    base = [[f"w{k}" for k in rng.integers(0, 100, 20)] for _ in range(500)]  # 10,000 words, 100 distinct
+
+    def fit(corpus):
+        return word2vec.Word2Vec(dim=8, window=2, negative=2, epochs=1, min_count=1, rng=0, progress=False).fit(corpus)
+
+    fit(base)  # compiled (or loaded from Numba's cache) before anything is measured
+    peaks = {}
+    for times in (1, 8):
+        corpus = base * times
+        tracemalloc.start()
+        fit(corpus)
+        peaks[times] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks[8] < 1.25 * peaks[1], peaks  # holding the ids (8 bytes a word) alone would add 560 kB
+
+
+def test_word2vec_takes_a_generator_or_any_corpus_it_can_read_again():
+    """A generator is read once, into a list; an object whose ``iter()`` starts again is streamed every epoch. Both
+    train exactly as the list of the same sentences does; a sentence that is a string is refused, by its index."""
+    corpus = [["a", "b", "c", "a"], ["b", "c"]] * 20
+
+    class Again:
+        def __iter__(self):
+            return iter(corpus)
+
+    def fit(sentences):
+        return word2vec.Word2Vec(dim=4, epochs=2, min_count=1, rng=3, progress=False).fit(sentences)
+
+    reference = fit(corpus)
+    for sentences in (iter(corpus), (s for s in corpus), Again()):
+        model = fit(sentences)
+        np.testing.assert_array_equal(model.vectors_.E, reference.vectors_.E)
+        assert model.history_ == reference.history_
+    with raises_for(TypeError, "sentences[1]"):
+        fit([["a", "b"], "a b"])
+    with raises_for(ValueError, "sentences"):
+        fit([[], []])
+
+
 def test_short_sentences_give_their_pairs():
     c, t = word2vec.skipgram_pairs([[4, 7]], 5)  # a window wider than the sentence
     assert sorted(zip(c.tolist(), t.tolist(), strict=True)) == [(4, 7), (7, 4)]
