@@ -108,3 +108,22 @@ def test_python_examples_run_as_shown(example):
     runner = doctest.DocTestRunner(optionflags=doctest.IGNORE_EXCEPTION_DETAIL | doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_the_loop_times_stated_are_the_measured_ones():
+    """The README's times for the working loop are those in benchmarks/results.json (the 性能 page's source), to the
+    second: measured again, the README is updated with them."""
+    import json
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\n", "")
+    rows = {r["variant"]: r["smln_s"] for r in json.loads((ROOT / "benchmarks/results.json").read_text(
+        encoding="utf-8"))["rows"] if r["case"] == "loop"}
+    minutes, seconds = map(int, re.search(r"全部测试 (\d+) 分 (\d+) 秒", readme).groups())
+    stated = {
+        "pytest (the whole suite)": 60 * minutes + seconds,
+        'pytest -m "not site"': int(re.search(r"其余的测试 (\d+) 秒", readme).group(1)),
+        'pytest -m "not site" (SymPy derivations computed afresh)': int(re.search(r"新克隆的第一次 (\d+) 秒", readme).group(1)),
+        "edit loop: Adam's sign flipped → first failure": int(re.search(r"实测 (\d+) 秒停在第一个失败", readme).group(1)),
+    }
+    for variant, value in stated.items():
+        assert abs(rows[variant] - value) <= 1, (variant, value, rows[variant])
