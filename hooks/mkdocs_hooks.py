@@ -104,7 +104,9 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_page_content(html, page, config, files):
     if _FAILED.messages:
-        raise PluginError(_failure(Path(config["docs_dir"]) / page.file.src_uri, _FAILED.messages[0]))
+        note = Path(config["docs_dir"]) / page.file.src_uri
+        shown = note.relative_to(ROOT) if note.is_relative_to(ROOT) else note  # notes/x.md, as the tests' errors say
+        raise PluginError(_failure(note, shown, _FAILED.messages[0]))
     return html
 
 
@@ -112,22 +114,22 @@ _LOGGED = re.compile(r"Code block is:\n\n(?P<code>.*?)\n\nOutput is:\n\n(?P<outp
 _FRAME = re.compile(r'File "<code block: [^>]*>", line (?P<line>\d+)')
 
 
-def _failure(note: Path, logged: str) -> str:
+def _failure(note: Path, shown: Path, logged: str) -> str:
     """``notes/x.md:LINE: <the error>``: the line in the note where the failed block raised (markdown-exec numbers the
     lines of the block, and logs the block with its traceback), or the note alone when the block is not found."""
     found = _LOGGED.search(logged)
     if found is None:
-        return f"{note}: 这一页的代码块运行出错,构建停在这一页:{logged.strip()}"
+        return f"{shown}: 这一页的代码块运行出错,构建停在这一页:{logged.strip()}"
     code = textwrap.dedent(found["code"]).strip("\n")
     output = textwrap.dedent(found["output"]).strip().splitlines()
-    where = str(note)
+    where = str(shown)
     try:
         fences = [f for f in tangle.read_note(note, ROOT).fences if f.text.strip("\n") == code]
     except (OSError, ValueError):
         fences = []
     frames = _FRAME.findall(found["output"])
     if fences:
-        where = f"{note}:{fences[0].start + (int(frames[-1]) if frames else 1)}"
+        where = f"{shown}:{fences[0].start + (int(frames[-1]) if frames else 1)}"
     return f"{where}: 这一页的代码块运行出错,构建停在这一页:{output[-1] if output else ''}"
 
 
