@@ -887,6 +887,29 @@ def test_word2vec_takes_a_generator_or_any_corpus_it_can_read_again():
         fit([[], []])
 
 
+def test_word2vec_first_epoch_loss_and_initial_vectors():
+    """Before anything is learned (α ≈ 0) Θ is still 0, so every σ(θᵀe) is 1/2 and each pair costs log 2 for its
+    positive word and for each of its K negatives (a negative that happens to be the target itself is skipped, as in
+    word2vec.c: about K/V per pair here). E starts as one draw of (2u − 1)/d, V × d numbers in a row — the same however
+    many rows are drawn at a time (here V > 256, the rows drawn at once)."""
+    words = [f"w{k}" for k in range(300)]
+    corpus = [words[k:k + 10] for k in range(0, 300, 10)] * 2
+    dim, K = 6, 3
+    model = word2vec.Word2Vec(dim=dim, negative=K, epochs=1, min_count=1, alpha=1e-30, min_alpha=0, sample=0, rng=5,
+                              progress=False).fit(corpus)
+    assert (1 + K - 0.05) * np.log(2) < model.history_[0] <= (1 + K) * np.log(2)
+    draw = ((2 * np.random.default_rng(5).random((len(model.vocab_), dim)) - 1) / dim).astype(np.float32)
+    np.testing.assert_array_equal(model.vectors_.E, draw.T)
+
+
+def test_word2vec_needs_a_sentence_of_two_words():
+    """One sentence of two words is enough to train; single words are refused at once, naming the corpus."""
+    fit = word2vec.Word2Vec(dim=4, epochs=1, min_count=1, sample=0, rng=0, progress=False).fit
+    assert fit([["a"], ["b", "c"]]).history_[0] > 0
+    with raises_for(ValueError, "sentences"):
+        fit([["a"], ["b"], ["c"]])
+
+
 def test_short_sentences_give_their_pairs():
     c, t = word2vec.skipgram_pairs([[4, 7]], 5)  # a window wider than the sentence
     assert sorted(zip(c.tolist(), t.tolist(), strict=True)) == [(4, 7), (7, 4)]
