@@ -60,7 +60,7 @@ def pytest_collection_modifyitems(config, items):
 
     Otherwise the slow tests (marked ``site``) that start their own processes run first, then the fast ones, and the
     tests that read the built site last: the site is built once, in the background (``tests/site_build.py``), while
-    the others run, and the workers end on short tests and finish together."""
+    the others run, so it is ready by the time a test needs it."""
     first = [n for n in os.environ.get("SMLN_RUN_FIRST", "").split(",") if n]
     if first:
         def rank(item):
