@@ -110,8 +110,8 @@ class Visit:
         self.context.on("request", self._request)
 
     def _request(self, request):
-        if urlparse(request.url).scheme in ("http", "https", "ws", "wss") and \
-                urlparse(request.url).hostname not in ("127.0.0.1", "localhost"):
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in ("127.0.0.1", "localhost"):
             self.outside.append(request.url)
 
     def open(self, url: str, page=None):
