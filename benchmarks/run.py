@@ -5,10 +5,12 @@
     python benchmarks/run.py --quick             # every case at a tiny size, in seconds (CI runs this)
     python benchmarks/run.py --case optimizer    # one case (repeatable)
     python benchmarks/run.py --json results.json
+    python benchmarks/run.py --case word2vec --json results.json   # re-measure one case, keep the others' rows
 
 Each case runs smln and its counterpart in this process, on the same data, dtype and thread count (one thread, for
-NumPy's BLAS and for PyTorch), with warm-up and repetitions, and reports the median time of each and their ratio
-(smln ÷ counterpart; below 1 means smln is faster), next to the aim the project set. The counterparts come with the
+NumPy's BLAS and for PyTorch), with warm-up and repetitions taken in turns (each round runs every side once, so a slow
+spell of a shared machine falls on both), and reports the median time of each and their ratio (smln ÷ counterpart;
+below 1 means smln is faster), next to the aim the project set. The counterparts come with the
 ``bench`` extra (``pip install -e ".[bench]"``: PyTorch's CPU build, gensim and scikit-learn); a case whose
 counterpart is not installed says so and is skipped. Cases land with their chapters: optimizer steps, batch norm,
 the recurrent layers (LSTM, GRU), word2vec, GloVe, the attention seq2seq and logistic regression.
@@ -54,15 +56,26 @@ class Row:
         return None if self.other_s is None else self.smln_s / self.other_s
 
 
-def median_time(fn, repeat: int, warmup: int = 2) -> float:
+def median_times(fns: dict, repeat: int, warmup: int = 2) -> dict:
+    """The median time of each function in ``fns``, timed in turns: every round runs each of them once, in order.
+
+    On a shared machine the speed drifts from second to second; timed one after the other, a slow spell lands on one
+    side of a ratio. Taken in turns, every side sees the same spells, and the ratio of the medians is stable.
+    """
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def median_time(fn, repeat: int, warmup: int = 2) -> float:
+    return median_times({"": fn}, repeat, warmup)[""]
 
 
 def _torch():
@@ -102,8 +115,6 @@ def case_optimizer(quick: bool) -> list[Row]:
     torch = _torch()
     # the memory floor: streaming the bytes an update must touch once, at the speed of a plain copy
     a, b = np.empty(n), np.empty(n)
-    copy = median_time(lambda: np.copyto(a, b), repeat)  # reads n, writes n doubles
-    per_double = copy / (2 * n)
     smln_cases = {
         "GradientDescent": (lambda: optim.GradientDescent(0.01), 3),  # reads W, dW; writes W
         "Momentum": (lambda: optim.Momentum(0.01, 0.9), 5),  # + reads and writes V
@@ -119,31 +130,39 @@ def case_optimizer(quick: bool) -> list[Row]:
     rows = []
     for name, (make, touched) in smln_cases.items():
         opt, params, grads = make(), {"W": W0.copy()}, {"W": G}
-        t_smln = median_time(lambda opt=opt, params=params, grads=grads: opt.step(params, grads), repeat)
         W, S1, S2 = W0.copy(), np.zeros(n), np.zeros(n)
-        t_kernel = median_time(lambda kernel=kernels[name], W=W, S1=S1, S2=S2: kernel(W, S1, S2), repeat)
-        t_check = median_time(lambda: validation.all_finite(G), repeat)
-        floor = touched * n * per_double
-        rows.append(Row("optimizer", f"{name} ÷ memory floor", t_smln, floor, 1.3,
-                        f"{touched} passes over {n:,} doubles (the finite-gradient check reads dW once more)"))
-        if torch is None:
-            continue
+        fns = {"step": lambda opt=opt, params=params, grads=grads: opt.step(params, grads),
+               "kernel": lambda kernel=kernels[name], W=W, S1=S1, S2=S2: kernel(W, S1, S2),
+               "check": lambda: validation.all_finite(G),
+               "copy": lambda: np.copyto(a, b)}  # the floor: reads n, writes n doubles, as fast as memory allows
+        failed = {}
         for variant, kwargs in (("default", {}), ("foreach", {"foreach": True}), ("fused", {"fused": True})):
+            if torch is None:
+                break
             p = torch.nn.Parameter(torch.from_numpy(W0.copy()))
             p.grad = torch.from_numpy(G.copy())
             try:
                 topt = _torch_optimizer(torch, name, p, kwargs)
                 topt.step()
             except (RuntimeError, TypeError, ValueError) as exc:
-                rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, None, None, f"torch: {exc}"[:80]))
+                failed[variant] = f"torch: {exc}"[:80]
+                continue
+            fns[variant] = topt.step
+        t = median_times(fns, repeat)  # every side in turns, the floor's copy too
+        t_smln, floor = t["step"], touched * n * t["copy"] / (2 * n)
+        rows.append(Row("optimizer", f"{name} ÷ memory floor", t_smln, floor, 1.3,
+                        f"{touched} passes over {n:,} doubles (the finite-gradient check reads dW once more)"))
+        for variant in ("default", "foreach", "fused"):
+            if variant in failed:
+                rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, None, None, failed[variant]))
+            if variant not in t:
                 continue
             aim = {"fused": 1.0, "foreach": 0.5 if name == "RMSprop" else None}.get(variant)  # RMSprop has no fused
-            t_torch = median_time(topt.step, repeat)
-            rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, t_torch, aim))
+            rows.append(Row("optimizer", f"{name} vs torch {variant}", t_smln, t[variant], aim))
             if variant == "fused" or (name == "RMSprop" and variant == "foreach"):
-                rows.append(Row("optimizer", f"{name}: the update kernel alone vs torch {variant}", t_kernel, t_torch,
-                                None, f"step = kernel + finite check of dW ({t_check * 1e3:.2f} ms, one more read of "
-                                      f"dW) + Python"))
+                rows.append(Row("optimizer", f"{name}: the update kernel alone vs torch {variant}", t["kernel"],
+                                t[variant], None, f"step = kernel + finite check of dW ({t['check'] * 1e3:.2f} ms, one "
+                                                  f"more read of dW) + Python"))
     return rows
 
 
@@ -161,10 +180,9 @@ def case_batchnorm(quick: bool) -> list[Row]:
             out, cache = batchnorm.batchnorm_forward(Z, gamma, beta)
             return batchnorm.batchnorm_backward(dZt, cache)
 
-        t_smln = median_time(smln_step, repeat)
         label = f"forward + backward, {n} × {m}, vs torch autograd"
         if torch is None:
-            rows.append(Row("batchnorm", label, t_smln, None, 1.0, "torch not installed"))
+            rows.append(Row("batchnorm", label, median_time(smln_step, repeat), None, 1.0, "torch not installed"))
             continue
         x = torch.from_numpy(Z.T.copy()).requires_grad_()  # torch: (m, n)
         w = torch.from_numpy(gamma[:, 0].copy()).requires_grad_()
@@ -176,7 +194,8 @@ def case_batchnorm(quick: bool) -> list[Row]:
             y = torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-8)
             y.backward(g)
 
-        rows.append(Row("batchnorm", label, t_smln, median_time(torch_step, repeat), 1.0))
+        t = median_times({"smln": smln_step, "torch": torch_step}, repeat)
+        rows.append(Row("batchnorm", label, t["smln"], t["torch"], 1.0))
     return rows
 
 
@@ -220,10 +239,9 @@ def case_recurrent(quick: bool) -> list[Row]:
             A, cache = forward(X, None, params, **options)
             return A, backward(sequence.time_major(dA), cache)
 
-        t_smln = median_time(smln_step, repeat)
         label = f"{kind.upper()} forward + BPTT vs torch.nn.{kind.upper()}"
         if torch is None:
-            rows.append(Row("recurrent", label, t_smln, None, 1.0, "torch not installed"))
+            rows.append(Row("recurrent", label, median_time(smln_step, repeat), None, 1.0, "torch not installed"))
             continue
         net = _torch_recurrent(torch, kind, params, n_x, n_a)
         x = torch.from_numpy(X.transpose(2, 1, 0).copy()).requires_grad_()  # torch: (T, m, n_x)
@@ -241,8 +259,8 @@ def case_recurrent(quick: bool) -> list[Row]:
         if not (np.allclose(out.detach().numpy().transpose(2, 1, 0), sequence.batch_major(A), atol=1e-10)
                 and np.allclose(x.grad.numpy().transpose(2, 1, 0), sequence.batch_major(dX), atol=1e-10)):
             raise AssertionError(f"{kind}: smln and torch disagree on the same weights")
-        rows.append(Row("recurrent", label, t_smln, median_time(torch_step, repeat), 1.0,
-                        "outputs and input gradients checked equal"))
+        t = median_times({"smln": smln_step, "torch": torch_step}, repeat)
+        rows.append(Row("recurrent", label, t["smln"], t["torch"], 1.0, "outputs and input gradients checked equal"))
     return rows
 
 
@@ -274,10 +292,9 @@ def case_cells(quick: bool) -> list[Row]:
                 return c
 
         params.update({k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()})
-        t_smln = median_time(smln_loop, repeat)
         label = f"{T} calls of {kind}_cell_forward vs torch.nn.{kind.upper()}Cell"
         if torch is None:
-            rows.append(Row("cells", label, t_smln, None, 1.2, "torch not installed"))
+            rows.append(Row("cells", label, median_time(smln_loop, repeat), None, 1.2, "torch not installed"))
             continue
         net = _torch_recurrent(torch, kind, params, n_x, n_a)
         cell = (torch.nn.LSTMCell if kind == "lstm" else torch.nn.GRUCell)(n_x, n_a).double()
@@ -295,7 +312,8 @@ def case_cells(quick: bool) -> list[Row]:
 
         if not np.allclose(torch_loop().detach().numpy().T, smln_loop(), atol=1e-10):
             raise AssertionError(f"{kind}: the cell loops disagree on the same weights")
-        rows.append(Row("cells", label, t_smln, median_time(torch_loop, repeat), 1.2, "outputs checked equal"))
+        t = median_times({"smln": smln_loop, "torch": torch_loop}, repeat)
+        rows.append(Row("cells", label, t["smln"], t["torch"], 1.2, "outputs checked equal"))
     return rows
 
 
@@ -400,18 +418,19 @@ def _word2vec_quality(smln_model, gmodel) -> dict[str, tuple]:
 
 
 def _quality_notes(runs: list[dict[str, tuple]]) -> list[str]:
-    """The measures of ``_word2vec_quality``, averaged over the runs (one per seed, both libraries each time)."""
+    """The measures of ``_word2vec_quality``, averaged over the runs (one per seed, both libraries each time); a
+    correlation also with its standard deviation from seed to seed, the scale on which two means can be told apart."""
     notes = []
     for key in runs[0]:
-        mine, theirs = (float(np.mean([r[key][k] for r in runs])) if runs[0][key][k] is not None else None
-                        for k in (0, 1))
-        n = runs[0][key][2]
+        values = [[r[key][k] for r in runs] if runs[0][key][k] is not None else None for k in (0, 1)]
+        (mine, theirs), n = (float(np.mean(v)) if v is not None else None for v in values), runs[0][key][2]
         if key == "top-10 overlap":
             notes.append(f"top-10 overlap {mine:.1f}/10 on {n} words")
         elif key == "analogies":
             notes.append(f"analogies {mine:.1%} vs {theirs:.1%}")
         else:
-            notes.append(f"{key} ({n} pairs) ρ {mine:.3f} vs {theirs:.3f}")
+            sd = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in values]
+            notes.append(f"{key} ({n} pairs) ρ {mine:.3f} ± {sd[0]:.3f} vs {theirs:.3f} ± {sd[1]:.3f}")
     return notes
 
 
@@ -568,11 +587,10 @@ def case_seq2seq(quick: bool) -> list[Row]:
         L, dZ = losses.cross_entropy(Z, Y)
         return L, seq2seq_backward(dZ, cache)
 
-    t_smln = median_time(smln_step, repeat)
     label = "attention seq2seq training step vs PyTorch"
     torch = _torch()
     if torch is None:
-        return [Row("seq2seq", label, t_smln, None, 2.0, "torch not installed")]
+        return [Row("seq2seq", label, median_time(smln_step, repeat), None, 2.0, "torch not installed")]
     loss, parameters, named = _torch_seq2seq(torch, params, model.n_a, model.n_s)
     x, y_in = (torch.from_numpy(a.transpose(2, 1, 0).copy()) for a in (X, Y_in))
     y = torch.from_numpy(Y.argmax(axis=0).T.copy())
@@ -588,7 +606,8 @@ def case_seq2seq(quick: bool) -> list[Row]:
     if not (np.isclose(L_torch.item(), L, rtol=1e-10)
             and all(np.allclose(named[k].grad.numpy(), grads[k], rtol=1e-7, atol=1e-10) for k in named)):
         raise AssertionError("seq2seq: smln and torch disagree on the same weights")
-    return [Row("seq2seq", label, t_smln, median_time(torch_step, repeat), 2.0,
+    t = median_times({"smln": smln_step, "torch": torch_step}, repeat)
+    return [Row("seq2seq", label, t["smln"], t["torch"], 2.0,
                 f"m = {m}, T_x = {X.shape[2]}, T_y = {Y.shape[2]}; loss, attention and output gradients checked equal")]
 
 
@@ -619,17 +638,16 @@ def case_logistic(quick: bool) -> list[Row]:
     if abs(acc_ours - acc_theirs) > 0.01:
         raise AssertionError(f"logistic: test accuracy {acc_ours:.3f} is not within a point of scikit-learn's "
                              f"{acc_theirs:.3f}")
-    t_theirs = median_time(lambda: Sklearn().fit(X_train, y_train), repeat, warmup=1)
     newton = LogisticRegression(solver="newton", progress=False).fit(X_train.T, y_train[None])
     acc_newton = newton.score(X_test.T, y_test[None])
-    return [Row("logistic", "fit on breast cancer (Adam) vs scikit-learn",
-                median_time(lambda: LogisticRegression(rng=0, progress=False).fit(X_train.T, y_train[None]), repeat, warmup=1),
-                t_theirs, None,
+    t = median_times({"sklearn": lambda: Sklearn().fit(X_train, y_train),
+                      "adam": lambda: LogisticRegression(rng=0, progress=False).fit(X_train.T, y_train[None]),
+                      "newton": lambda: LogisticRegression(solver="newton", progress=False).fit(X_train.T, y_train[None])},
+                     repeat, warmup=1)
+    return [Row("logistic", "fit on breast cancer (Adam) vs scikit-learn", t["adam"], t["sklearn"], None,
                 f"test accuracy {acc_ours:.1%} vs {acc_theirs:.1%} ({ours.n_iter_} epochs of Adam vs L-BFGS)"),
-            Row("logistic", "fit on breast cancer (Newton) vs scikit-learn",
-                median_time(lambda: LogisticRegression(solver="newton", progress=False).fit(X_train.T, y_train[None]),
-                            repeat, warmup=1),
-                t_theirs, 2.0, f"test accuracy {acc_newton:.1%} vs {acc_theirs:.1%} ({newton.n_iter_} Newton steps)")]
+            Row("logistic", "fit on breast cancer (Newton) vs scikit-learn", t["newton"], t["sklearn"], 2.0,
+                f"test accuracy {acc_newton:.1%} vs {acc_theirs:.1%} ({newton.n_iter_} Newton steps)")]
 
 
 def _edit_loop_seconds() -> float:
@@ -730,8 +748,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
     print(table(rows))
     if args.json:
+        new = [{**asdict(r), "ratio": r.ratio} for r in rows]
+        kept = []  # with --case, the other cases' rows of a previous run at the same size stay in the file
+        if args.case and args.json.exists():
+            old = json.loads(args.json.read_text(encoding="utf-8"))
+            if old.get("quick") == args.quick:
+                kept = [r for r in old["rows"] if r["case"] not in args.case]
+        order = list(CASES)
         data = {"machine": machine(), "quick": args.quick,
-                "rows": [{**asdict(r), "ratio": r.ratio} for r in rows]}
+                "rows": sorted(kept + new, key=lambda r: order.index(r["case"]))}  # stable: rows keep their order
         args.json.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -864,6 +864,54 @@ def test_word2vec_reads_the_corpus_again_instead_of_holding_it(monkeypatch):
     assert peaks[8] < 1.25 * peaks[1], peaks  # holding the ids (8 bytes a word) alone would add 560 kB
 
 
+def test_word2vec_keeps_its_two_matrices_and_no_copies():
+    """After training, ``vectors_.E`` and ``Theta_`` are the training matrices themselves (transposed views), and the
+    unit-length columns for similarities are computed on the first question, not at the end of every epoch: ``fit``
+    peaks near the two V × d matrices plus the vocabulary, where copying them (and normalising one) took six."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    corpus = [[f"w{k}" for k in rng.integers(0, 4000, 10)] for _ in range(2000)]  # ≈ 4,000 distinct words
+
+    def fit():
+        return word2vec.Word2Vec(dim=64, window=2, negative=2, epochs=2, min_count=1, rng=0, progress=False).fit(corpus)
+
+    fit()
+    tracemalloc.start()
+    model = fit()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    matrix = len(model.vocab_) * 64 * 4  # float32
+    assert peak < 4 * matrix, (peak, matrix)  # one more copy of a matrix would pass 4
+    assert "_unit" not in vars(model.vectors_)  # not computed until asked
+    word = model.vocab_.words[1]
+    E = model.vectors_.E
+    expected = E / np.linalg.norm(E, axis=0)
+    best = model.vectors_.most_similar(word, topn=1)[0]
+    assert best[1] == pytest.approx(float(expected[:, model.vocab_.id(best[0])] @ expected[:, 1]), rel=1e-5)
+
+
+def test_word2vec_gives_a_callback_each_epochs_vectors_to_keep():
+    """A callback sees the vectors of its epoch, and what it keeps is not changed by the epochs after it; with or
+    without a callback, training is the same."""
+    corpus = [["a", "b", "c", "a"], ["b", "c", "d"]] * 30
+    seen = []
+
+    def keep(step, model):
+        seen.append((step, model.vectors_.E, model.vectors_.E.copy(), model.Theta_, model.Theta_.copy()))
+
+    make = lambda: word2vec.Word2Vec(dim=4, epochs=3, min_count=1, rng=5, progress=False)  # noqa: E731
+    watched, plain = make().fit(corpus, callback=keep), make().fit(corpus)
+    assert [step for step, *_ in seen] == [1, 2, 3]
+    for _, E, E_then, Theta, Theta_then in seen:
+        np.testing.assert_array_equal(E, E_then)
+        np.testing.assert_array_equal(Theta, Theta_then)
+    assert not np.array_equal(seen[0][1], seen[1][1]) and not np.array_equal(seen[1][1], seen[2][1])
+    np.testing.assert_array_equal(watched.vectors_.E, plain.vectors_.E)
+    np.testing.assert_array_equal(watched.Theta_, plain.Theta_)
+    assert watched.history_ == plain.history_
+
+
 def test_word2vec_takes_a_generator_or_any_corpus_it_can_read_again():
     """A generator is read once, into a list; an object whose ``iter()`` starts again is streamed every epoch. Both
     train exactly as the list of the same sentences does; a sentence that is a string is refused, by its index."""
