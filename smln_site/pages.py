@@ -253,7 +253,7 @@ def _misses(rows: list[dict]) -> list[str]:
     why = {
         "cells": "每一步都完整地检查输入(参数字典的键、每个数组的形状与有限性)并为缓存分配数组,"
                  "这些 Python 层的开销与 n_a = 128、m = 32 的矩阵乘法相当;PyTorch 的单元只检查形状。",
-        "optimizer": "更新本身(\"update kernel alone\"一行)比 PyTorch 的 fused 内核快,也在内存带宽下限上;差距是 `step` "
+        "optimizer": "更新本身(\"update kernel alone\"一行)不慢于 PyTorch 的 fused 内核,也在内存带宽的下限上;差距是 `step` "
                      "在改动任何参数之前检查每个梯度都是有限数(一个不是就一个也不改),这要把 dW 多读一遍,而 fused 内核不检查。"
                      "4 M 个 float64 放不进缓存,一步的时间就是搬运的字节数:更新读写 k 遍(梯度下降 3、Momentum 与 "
                      "RMSprop 5、Adam 7),检查再加 1 遍,检查过的一步至少是 (k + 1)/k 倍,梯度下降是 4/3 ≈ 1.33,"

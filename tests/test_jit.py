@@ -46,3 +46,15 @@ def test_all_finite_is_numpy_s_isfinite_all_without_overflow(values, dtype):
     with np.errstate(over="ignore"):
         x = np.array(values, dtype=np.float64).astype(dtype)
     assert validation.all_finite(x) == bool(np.isfinite(x).all())  # 1e308 · 40 would overflow a plain sum
+
+
+def test_all_finite_sees_one_bad_value_wherever_it_is():
+    """A single NaN or ±inf is found wherever it is (first, last, between), in every length up to 13 (a vectorised
+    loop's whole blocks and the rest after them)."""
+    for n in range(14):
+        assert validation.all_finite(np.ones(n))
+        for where in range(n):
+            for bad in (np.nan, np.inf, -np.inf):
+                x = np.ones(n)
+                x[where] = bad
+                assert not validation.all_finite(x), (n, where, bad)

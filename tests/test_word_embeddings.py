@@ -768,6 +768,9 @@ def test_rare_words_take_no_part_in_training():
     untouched = word2vec.Word2Vec(dim=2, epochs=1, min_count=6, rng=0, progress=False, alpha=1e-30, min_alpha=0).fit(corpus)
     np.testing.assert_array_equal(w2v.vectors_.E[:, 0], untouched.vectors_.E[:, 0])  # <UNK>'s vector is never updated
     assert not w2v.Theta_[:, 0].any()
+    # without sub-sampling (which, in 40 words, drops almost every word) hundreds of negatives are drawn: none is <UNK>
+    busy = word2vec.Word2Vec(dim=2, epochs=5, min_count=6, sample=0, rng=0, progress=False).fit(corpus)
+    assert not busy.Theta_[:, 0].any() and busy.Theta_[:, 1:].all()
 
 
 def test_word2vec_module_edges():
