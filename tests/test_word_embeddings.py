@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from smln import embeddings, glove, losses, word2vec
@@ -263,6 +263,7 @@ def test_skipgram_losses_match_central_differences(V, d, m, K, seed):
 
 @pytest.mark.formula("ns-dist-freq", "ns-dist-34", "ns-dist-uniform")
 @given(st.lists(st.integers(0, 1000), min_size=1, max_size=20).filter(any))
+@example([0, 3, 0, 1])  # words never seen, whatever examples a run draws
 def test_noise_distributions_are_the_note_formulas(counts):
     assert_latex("ns-dist-freq", r"\frac{f(w_i)}{\sum_{j=1}^{V} f(w_j)}")
     assert_latex("ns-dist-34", r"\frac{f(w_i)^{3/4}}{\sum_{j=1}^{V} f(w_j)^{3/4}}")
@@ -272,6 +273,7 @@ def test_noise_distributions_are_the_note_formulas(counts):
     np.testing.assert_allclose(word2vec.noise_distribution(f), f**0.75 / (f**0.75).sum(), rtol=1e-12)  # default 3/4
     seen = f > 0
     np.testing.assert_allclose(word2vec.noise_distribution(f, 0.0)[seen], 1 / seen.sum(), rtol=1e-12)
+    assert not word2vec.noise_distribution(f, 0.0)[~seen].any()  # 0⁰ = 1, but a word never seen is never drawn
 
 
 def test_negative_samples_follow_the_distribution():
@@ -445,12 +447,24 @@ def _brute_pairs(sentences, window):
 
 
 @given(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=8), min_size=1, max_size=4), st.integers(1, 4))
+@example([[1, 2]], 4)  # a window wider than the whole corpus
 def test_skipgram_pairs_are_every_word_within_the_window(sentences, window):
     c, t = word2vec.skipgram_pairs(sentences, window)
     assert sorted(zip(c.tolist(), t.tolist(), strict=True)) == _brute_pairs(sentences, window)
     c2, t2 = word2vec.skipgram_pairs(sentences, window, rng=np.random.default_rng(0))
     fixed = _brute_pairs(sentences, window)
     assert all(p in fixed for p in zip(c2.tolist(), t2.tolist(), strict=True))  # a reduced window: a subset
+
+
+def test_skipgram_window_is_drawn_from_one_to_window_for_each_context_word():
+    """With ``rng``, each context word's window is uniform on 1 … window (word2vec's reduced window), so a word k
+    places away is its target with probability (window − k + 1)/window, on either side."""
+    n, window = 20_000, 5
+    c, t = word2vec.skipgram_pairs([np.arange(n)], window, rng=np.random.default_rng(1))
+    for k in range(1, window + 1):
+        for side in (k, -k):
+            share = np.count_nonzero(t - c == side) / (n - k)
+            assert share == pytest.approx((window - k + 1) / window, abs=0.02), (side, share)
 
 
 def test_the_orange_example_of_the_note():
@@ -865,6 +879,24 @@ def test_word2vec_reads_the_corpus_again_instead_of_holding_it(monkeypatch):
         peaks[times] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[8] < 1.25 * peaks[1], peaks  # holding the ids (8 bytes a word) alone would add 560 kB
+
+
+def test_word2vec_trains_the_same_in_chunks_of_any_size(monkeypatch):
+    """The corpus goes to the kernel a chunk at a time; the learning rate's linear decay continues from the words
+    already done and the random state from the previous chunk, so the vectors are the same bit for bit whether the
+    300 sentences come in one chunk or in chunks of 10 words (the losses differ only by how the sum is split)."""
+    rng = np.random.default_rng(0)
+    corpus = [[f"w{k}" for k in rng.integers(0, 30, rng.integers(1, 9))] for _ in range(300)]
+
+    def fit():
+        return word2vec.Word2Vec(dim=8, window=3, negative=3, epochs=2, min_count=1, rng=2, progress=False).fit(corpus)
+
+    whole = fit()
+    monkeypatch.setattr(word2vec, "CHUNK_WORDS", 10)
+    chunked = fit()
+    np.testing.assert_array_equal(chunked.vectors_.E, whole.vectors_.E)
+    np.testing.assert_array_equal(chunked.Theta_, whole.Theta_)
+    assert chunked.history_ == pytest.approx(whole.history_, rel=1e-12)
 
 
 def test_word2vec_keeps_its_two_matrices_and_no_copies():
