@@ -269,10 +269,13 @@ def test_same_results_on_a_dask_cluster():
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
                 as cluster, distributed.Client(cluster) as client:
             assert len(client.scheduler_info()["workers"]) == 2
-            on_dask = tuning.random_search(quadratic, SPACE, 10, np.random.default_rng(4), n_jobs=-1, backend="dask")
+            with pytest.warns(RuntimeWarning, match="10"):  # one trial draws units = 2, which quadratic refuses
+                on_dask = tuning.random_search(quadratic, SPACE, 10, np.random.default_rng(4), n_jobs=-1,
+                                               backend="dask")
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    alone = tuning.random_search(quadratic, SPACE, 10, np.random.default_rng(4))
+    with pytest.warns(RuntimeWarning, match="10"):
+        alone = tuning.random_search(quadratic, SPACE, 10, np.random.default_rng(4))
     assert _summary(on_dask) == _summary(alone)
 
 
